@@ -17,7 +17,7 @@ export interface PrivacyOptions {
   sanitizePaths?: boolean;
   /** Replace each e-mail address with `<email:8 hex>`. Defaults to true. */
   sanitizeEmails?: boolean;
-  /** Honour `DO_NOT_TRACK`. Defaults to true; the other disable variables always apply. */
+  /** `DO_NOT_TRACK` is always honoured; only `true` is accepted. Defaults to true. */
   respectDoNotTrack?: boolean;
   /** Keys whose values become `<redacted>`. Defaults to {@link DEFAULT_REDACT_KEYS}. */
   redactKeys?: readonly string[];
@@ -91,6 +91,13 @@ function optionalBoolean(field: string, value: unknown, fallback: boolean): bool
   return value;
 }
 
+// DESIGN.md §5: DO_NOT_TRACK wins "always, whatever the builder said", so `false` is refused
+// rather than silently ignored.
+function requireTrueIfSet(field: string, value: unknown): true {
+  if (value === undefined || value === true) return true;
+  throw invalidConfig(field, `cannot be turned off (DO_NOT_TRACK is always honoured), got ${show(value)}`);
+}
+
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
   if (typeof value === 'bigint') return `${value}n`;
@@ -160,7 +167,7 @@ export function resolveConfig(options: TelemetryOptions): ResolvedConfig {
     privacy: {
       sanitizePaths: optionalBoolean('privacy.sanitizePaths', privacy.sanitizePaths, true),
       sanitizeEmails: optionalBoolean('privacy.sanitizeEmails', privacy.sanitizeEmails, true),
-      respectDoNotTrack: optionalBoolean('privacy.respectDoNotTrack', privacy.respectDoNotTrack, true),
+      respectDoNotTrack: requireTrueIfSet('privacy.respectDoNotTrack', privacy.respectDoNotTrack),
       redactKeys: resolveRedactKeys(privacy.redactKeys),
     },
     consent: {

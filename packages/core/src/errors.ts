@@ -10,7 +10,8 @@ export type TelemetryErrorCode =
   | 'SERVER'
   | 'NETWORK'
   | 'CONSENT'
-  | 'SHUTDOWN';
+  | 'SHUTDOWN'
+  | 'BACKEND';
 
 export interface TelemetryErrorOptions {
   /** The configuration field or input that is at fault, when there is one. */

@@ -1,0 +1,73 @@
+// `npm run bench`: every backend side by side in one run; prints a table and writes
+// bench/results.json. Each backend runs in its own process, chosen with TELEMETRY_KIT_BACKEND.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const RUNS = Number(process.env.BENCH_CLI_RUNS ?? 25);
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+function runNode(script, env) {
+  const started = process.hrtime.bigint();
+  const child = spawnSync(process.execPath, [script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (child.status !== 0) throw new Error(`${script} exited ${child.status}: ${child.stderr}`);
+  return { ms, stdout: child.stdout };
+}
+
+/** Alternates baseline and telemetry runs so that machine noise hits both alike. */
+function cliOverhead(backend) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tk-bench-cli-'));
+  const env = { TELEMETRY_KIT_BACKEND: backend, BENCH_DATA_DIR: dataDir };
+  try {
+    runNode(join(here, 'fixtures/cli-with-telemetry.mjs'), env);
+    const baseline = [];
+    const withTelemetry = [];
+    for (let i = 0; i < RUNS; i += 1) {
+      baseline.push(runNode(join(here, 'fixtures/cli-baseline.mjs'), env).ms);
+      withTelemetry.push(runNode(join(here, 'fixtures/cli-with-telemetry.mjs'), env).ms);
+    }
+    return { runs: RUNS, baselineMedianMs: median(baseline), telemetryMedianMs: median(withTelemetry), addedMs: median(withTelemetry) - median(baseline) };
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function measure(backend) {
+  try {
+    const telemetry = JSON.parse(runNode(join(here, 'telemetry-bench.mjs'), { TELEMETRY_KIT_BACKEND: backend }).stdout);
+    return { available: true, ...telemetry, cli: cliOverhead(backend) };
+  } catch (error) {
+    return { available: false, reason: String(error.message).split('\n')[0] };
+  }
+}
+
+const results = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, backends: { js: measure('js'), native: measure('native') } };
+writeFileSync(join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+
+const { js, native } = results.backends;
+const fmt = (value, digits = 0) => (typeof value === 'number' ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
+const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b !== 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
+const rows = [
+  ['CLI overhead, median added ms', fmt(js.cli?.addedMs, 1), fmt(native.cli?.addedMs, 1), ratio(native.cli?.addedMs, js.cli?.addedMs), '≤ 15 ms'],
+  ['  (baseline / with telemetry, ms)', js.cli ? `${fmt(js.cli.baselineMedianMs, 1)} / ${fmt(js.cli.telemetryMedianMs, 1)}` : 'n/a', native.cli ? `${fmt(native.cli.baselineMedianMs, 1)} / ${fmt(native.cli.telemetryMedianMs, 1)}` : 'n/a', '', `${RUNS} runs each`],
+  ['durable events/s (1,000 concurrent)', fmt(js.durableEventsPerSecond), fmt(native.durableEventsPerSecond), ratio(native.durableEventsPerSecond, js.durableEventsPerSecond), '≥ 50,000'],
+  ['enqueue p50 µs', fmt(js.enqueueMicros?.p50, 1), fmt(native.enqueueMicros?.p50, 1), ratio(native.enqueueMicros?.p50, js.enqueueMicros?.p50), ''],
+  ['enqueue p99 µs', fmt(js.enqueueMicros?.p99, 1), fmt(native.enqueueMicros?.p99, 1), ratio(native.enqueueMicros?.p99, js.enqueueMicros?.p99), '≤ 50 µs'],
+  ['consolidation events/s', fmt(js.consolidationEventsPerSecond), fmt(native.consolidationEventsPerSecond), ratio(native.consolidationEventsPerSecond, js.consolidationEventsPerSecond), ''],
+];
+const header = ['metric', 'js', 'native', 'native/js', 'target'];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ');
+console.log(line(header));
+console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+for (const row of rows) console.log(line(row));
+if (!native.available) console.log(`\nnative: not measured (${native.reason})`);
+console.log(`\nwritten: bench/results.json`);

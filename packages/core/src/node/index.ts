@@ -1,0 +1,19 @@
+/**
+ * @telemetry-kit/core/node — Node adapters: file storage (journal segments + sql.js), state
+ * files, process exit hooks, and a builder for the JS backend on Node.
+ */
+import { TelemetryKitBuilder } from '../builder.js';
+import { JsTelemetryClient } from '../telemetry-client.js';
+import { nodeRuntime, type NodeRuntimeOptions } from './node-runtime.js';
+
+export * from './file-event-store.js';
+export { FileConsentStore, FileIdentityStore, INSTALL_ID_FILE, CONSENT_FILE } from './state-files.js';
+export { defaultDataDir } from './data-dir.js';
+export { nodeRuntime, resolveDataDir, type NodeRuntimeOptions } from './node-runtime.js';
+export { onProcessExit } from './exit-hooks.js';
+
+/** The JS backend on Node: durable file storage in the data dir. */
+export function nodeTelemetryKit(options: NodeRuntimeOptions = {}): TelemetryKitBuilder<JsTelemetryClient> {
+  const runtime = nodeRuntime(options);
+  return new TelemetryKitBuilder((config) => new JsTelemetryClient(config, runtime));
+}

@@ -1,0 +1,35 @@
+/**
+ * @telemetry-kit/node — privacy-first usage telemetry for Node.js programs, on the native
+ * backend when its addon loads and on the pure-TS core otherwise.
+ */
+import { backendSelection } from './telemetry-kit.js';
+import type { BackendName } from '@telemetry-kit/core';
+
+export { TelemetryKit, backendSelection } from './telemetry-kit.js';
+export type { BackendSelection, BackendRequest } from './backend.js';
+export {
+  TelemetryError,
+  isTelemetryError,
+  DEFAULT_REDACT_KEYS,
+  SDK_VERSION,
+  type TelemetryErrorCode,
+  type BackendName,
+  type CommandOptions,
+  type FeatureOptions,
+  type ConsentStatus,
+  type ConsentOptions,
+  type PrivacyOptions,
+  type SyncCredentials,
+  type EventsQuery,
+  type EventState,
+  type StoredEvent,
+  type SyncResult,
+  type TelemetryEvent,
+  type TelemetryStats,
+  type TrackResult,
+  type TrackStatus,
+  type ShutdownOptions,
+} from '@telemetry-kit/core';
+
+/** The backend clients are built on in this process: `'native'` or `'js'`. */
+export const backend: BackendName = backendSelection().backend;
