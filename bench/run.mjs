@@ -43,7 +43,7 @@ function cliOverhead(backend) {
 function measure(backend) {
   try {
     const telemetry = JSON.parse(runNode(join(here, 'telemetry-bench.mjs'), { TELEMETRY_KIT_BACKEND: backend }).stdout);
-    return { available: true, ...telemetry, cli: cliOverhead(backend) };
+    return telemetry.available ? { ...telemetry, cli: cliOverhead(backend) } : telemetry;
   } catch (error) {
     return { available: false, reason: String(error.message).split('\n')[0] };
   }

@@ -62,16 +62,25 @@ async function consolidation(dir) {
 
 const root = mkdtempSync(join(tmpdir(), 'tk-bench-'));
 try {
-  const kit = openKit(join(root, 'probe'));
-  const backend = kit.backend;
-  await kit.shutdown();
-  const result = {
-    backend,
-    durableEventsPerSecond: await durableThroughput(join(root, 'durable')),
-    enqueueMicros: await enqueueLatency(join(root, 'enqueue')),
-    consolidationEventsPerSecond: await consolidation(join(root, 'consolidate')),
-  };
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  let kit = null;
+  try {
+    kit = openKit(join(root, 'probe'));
+  } catch (error) {
+    // TELEMETRY_KIT_BACKEND names a backend that cannot load here: report it, measure nothing.
+    process.stdout.write(`${JSON.stringify({ available: false, reason: error.message })}\n`);
+  }
+  if (kit) {
+    const backend = kit.backend;
+    await kit.shutdown();
+    const result = {
+      available: true,
+      backend,
+      durableEventsPerSecond: await durableThroughput(join(root, 'durable')),
+      enqueueMicros: await enqueueLatency(join(root, 'enqueue')),
+      consolidationEventsPerSecond: await consolidation(join(root, 'consolidate')),
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  }
 } finally {
   rmSync(root, { recursive: true, force: true });
 }

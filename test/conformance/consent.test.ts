@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TelemetryKit } from '@telemetry-kit/node';
@@ -31,6 +31,8 @@ describe('environment opt-outs', () => {
     expect(await kit.trackCommand('x')).toEqual({ status: 'disabled', eventId: null });
     const stats = await kit.stats();
     expect(stats).toMatchObject({ pending: 0, trackingEnabled: false, disabledReason: name });
+    // Not even an anonymous install id is created while tracking is disabled.
+    expect(existsSync(join(dir, 'install_id'))).toBe(false);
   });
 
   it.each(['', '0', 'false'])('DO_NOT_TRACK=%j does not disable tracking', async (value) => {

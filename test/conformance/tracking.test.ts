@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -85,7 +86,7 @@ describe('events', () => {
     expect(event.service).toEqual({ name: 'conformance', version: '2.3.4', language: 'javascript', language_version: process.versions.node });
     expect(event.metadata).toEqual({ sdk_version: 'telemetry-kit-node/0.1.0', backend: kit.backend });
     const installId = readFileSync(join(dir, 'install_id'), 'utf8').trim();
-    expect(event.user_id).toBe(deriveUserId(installId, 'conformance'));
+    expect(event.user_id).toBe(deriveUserId(installId, 'conformance', (text) => createHash('sha256').update(text).digest('hex')));
     expect(event.environment.arch).toBe(process.arch);
   });
 

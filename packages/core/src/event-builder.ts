@@ -4,7 +4,7 @@
  * cannot change what is stored) without any I/O. `finalizeEvent` runs in the background once
  * the install id is known: it sanitizes and fills in ids and environment.
  */
-import { normalizeData, normalizeValue } from './normalize.js';
+import { DEFAULT_LIMITS, capDataBytes, normalizeData, normalizeObject, normalizeValue, setOwn, truncateString } from './normalize.js';
 import { sanitizeData, type SanitizeOptions } from './privacy.js';
 import type {
   BackendName,
@@ -51,16 +51,15 @@ function isName(value: unknown): value is string {
 
 /** Reserved keys win over metadata; metadata is merged under them, never over. */
 function withMetadata(reserved: JsonObject, metadata: unknown, reservedKeys: readonly string[]): JsonObject {
-  if (metadata === undefined || metadata === null) return normalizeData(reserved, reservedKeys);
   const merged: JsonObject = { ...reserved };
-  for (const [key, value] of Object.entries(normalizeData(metadata))) {
-    if (!reservedKeys.includes(key)) merged[key] = value;
+  for (const [key, value] of Object.entries(normalizeObject(metadata))) {
+    if (!reservedKeys.includes(key)) setOwn(merged, key, value);
   }
-  return normalizeData(merged, reservedKeys);
+  return capDataBytes(merged, reservedKeys);
 }
 
 function optionalString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
+  return typeof value === 'string' ? truncateString(value, DEFAULT_LIMITS.maxStringLength) : undefined;
 }
 
 function optionalBoolean(value: unknown): boolean | undefined {

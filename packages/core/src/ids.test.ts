@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { loadVectors } from '../../../test/helpers/vectors.js';
+import { nobleSha256Hex } from './noble-sha256.js';
 import { deriveUserId, isValidInstallId, newInstallId, newSessionId, uuidV4 } from './ids.js';
 
 const random = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
 
 describe('ids', () => {
   it.each(loadVectors<{ installId: string; serviceName: string }, string>('user-id.json'))('user_id vector: $name', ({ input, expected }) => {
-    expect(deriveUserId(input.installId, input.serviceName)).toBe(expected);
+    expect(deriveUserId(input.installId, input.serviceName, nobleSha256Hex)).toBe(expected);
   });
 
   it('gives two services on one install unlinkable ids', () => {
     const install = newInstallId(random);
-    expect(deriveUserId(install, 'a')).not.toBe(deriveUserId(install, 'b'));
+    expect(deriveUserId(install, 'a', nobleSha256Hex)).not.toBe(deriveUserId(install, 'b', nobleSha256Hex));
   });
 
   it('creates install ids of 64 hex characters and validates them', () => {

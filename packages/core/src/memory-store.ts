@@ -24,6 +24,8 @@ export class MemoryEventStore implements EventStore {
 
   constructor(private readonly limits: EventStoreLimits) {}
 
+  async prepare(): Promise<void> {}
+
   async append(events: readonly TelemetryEvent[]): Promise<void> {
     this.appendSync(events);
   }

@@ -96,13 +96,17 @@ export function normalizeData(
   limits: NormalizeLimits = DEFAULT_LIMITS,
 ): JsonObject {
   try {
-    if (value === null || value === undefined) return {};
-    const normalized = normalizeValue(value, limits);
-    const data = isJsonObject(normalized) ? normalized : { value: normalized };
-    return fitBytes(data, keepKeys, limits.maxBytes);
+    return capDataBytes(normalizeObject(value, limits), keepKeys, limits.maxBytes);
   } catch {
     return {};
   }
+}
+
+/** `normalizeData` without the byte cap, for callers that merge several parts before capping. */
+export function normalizeObject(value: unknown, limits: NormalizeLimits = DEFAULT_LIMITS): JsonObject {
+  if (value === null || value === undefined) return {};
+  const normalized = normalizeValue(value, limits);
+  return isJsonObject(normalized) ? normalized : { value: normalized };
 }
 
 function newState(limits: NormalizeLimits): WalkState {
@@ -323,7 +327,8 @@ function objectBytes(entryBytesSum: number, entryCount: number): number {
   return entryCount === 0 ? 2 : 2 + entryBytesSum + entryCount - 1;
 }
 
-function fitBytes(data: JsonObject, keepKeys: readonly string[], maxBytes: number): JsonObject {
+/** The byte-cap step of `normalizeData`, on data that is already plain JSON. */
+export function capDataBytes(data: JsonObject, keepKeys: readonly string[], maxBytes: number = DEFAULT_LIMITS.maxBytes): JsonObject {
   const json = JSON.stringify(data);
   // UTF-8 needs at most 3 bytes per UTF-16 unit, and at least 1: both bounds skip counting.
   if (json.length * 3 <= maxBytes) return data;

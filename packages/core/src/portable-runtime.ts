@@ -2,6 +2,8 @@
  * A runtime made only of web-standard globals, for edge and worker runtimes: events live in
  * memory. Nothing here may import a Node built-in (a test bundles this tree for `neutral`).
  */
+import { uuidV4 } from './ids.js';
+import { nobleSha256Hex } from './noble-sha256.js';
 import { MemoryConsentStore, MemoryEventStore, MemoryIdentityStore } from './memory-store.js';
 import type { EnvVars, PlatformInfo, Runtime } from './runtime.js';
 
@@ -12,6 +14,7 @@ interface MaybeProcess {
 
 interface WebCrypto {
   getRandomValues<T extends Uint8Array>(array: T): T;
+  randomUUID?: () => string;
 }
 
 function globalProcess(): MaybeProcess | undefined {
@@ -41,6 +44,11 @@ export function portableRuntime(options: PortableRuntimeOptions = {}): Runtime {
     randomBytes(length: number): Uint8Array {
       return webCrypto().getRandomValues(new Uint8Array(length));
     },
+    uuid(): string {
+      const crypto = webCrypto();
+      return crypto.randomUUID ? crypto.randomUUID() : uuidV4((n) => crypto.getRandomValues(new Uint8Array(n)));
+    },
+    sha256Hex: nobleSha256Hex,
     warn: log,
     debugLog: log,
     openStores(config) {

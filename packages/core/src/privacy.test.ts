@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_REDACT_KEYS } from './config.js';
@@ -12,10 +13,18 @@ import {
   sanitizeValue,
   type SanitizeOptions,
 } from './privacy.js';
+import { nobleSha256Hex } from './noble-sha256.js';
+import type { Sha256Hex } from './sha256.js';
+
+/** Both SHA-256 implementations a runtime may supply must give the vectors' answers. */
+const HASHES: Array<[string, Sha256Hex]> = [
+  ['@noble/hashes', nobleSha256Hex],
+  ['node:crypto', (text) => createHash('sha256').update(text).digest('hex')],
+];
 import type { JsonObject, JsonValue } from './types.js';
 
 interface PrivacyVectors {
-  defaults: SanitizeOptions;
+  defaults: Omit<SanitizeOptions, 'sha256Hex'>;
   cases: { name: string; options?: Partial<SanitizeOptions>; input: JsonObject; expected: JsonObject }[];
 }
 
@@ -26,7 +35,7 @@ const vectors = JSON.parse(
 const SALT = vectors.defaults.emailSalt;
 
 function options(overrides: Partial<SanitizeOptions> = {}): SanitizeOptions {
-  return { ...vectors.defaults, ...overrides };
+  return { ...vectors.defaults, sha256Hex: nobleSha256Hex, ...overrides };
 }
 
 describe('test/vectors/privacy.json', () => {
@@ -38,8 +47,8 @@ describe('test/vectors/privacy.json', () => {
   });
 
   for (const testCase of vectors.cases) {
-    it(testCase.name, () => {
-      const opts = options(testCase.options);
+    it.each(HASHES)(`${testCase.name} (%s)`, (_name, sha256Hex) => {
+      const opts = options({ ...testCase.options, sha256Hex });
       const before = structuredClone(testCase.input);
       expect(sanitizeData(testCase.input, opts)).toEqual(testCase.expected);
       // The precompiled sanitizer agrees with the one-shot function, and neither mutates input.
@@ -98,10 +107,12 @@ describe('isRedactedKey', () => {
 
 describe('emailToken', () => {
   it('hashes salt:lowercased e-mail (known answers)', () => {
-    expect(emailToken('alice@example.com', SALT)).toBe('<email:e621d5f8>');
-    expect(emailToken('Alice@Example.COM', SALT)).toBe('<email:e621d5f8>');
-    expect(emailToken('bob@example.org', 'salt')).toBe('<email:6cdf4a9e>');
-    expect(emailToken('x@y.io', 'sél')).toBe('<email:8998e0df>');
+    for (const [, hash] of HASHES) {
+      expect(emailToken('alice@example.com', SALT, hash)).toBe('<email:e621d5f8>');
+      expect(emailToken('Alice@Example.COM', SALT, hash)).toBe('<email:e621d5f8>');
+      expect(emailToken('bob@example.org', 'salt', hash)).toBe('<email:6cdf4a9e>');
+      expect(emailToken('x@y.io', 'sél', hash)).toBe('<email:8998e0df>');
+    }
   });
 });
 
@@ -123,7 +134,7 @@ describe('sanitizeValue and sanitizeString', () => {
     const out = sanitizeData(input, options());
     expect(input).toEqual(snapshot);
     expect(out).toEqual({
-      '~/a': { token: REDACTED, list: ['--secret', REDACTED, { mail: emailToken('a@b.io', SALT) }] },
+      '~/a': { token: REDACTED, list: ['--secret', REDACTED, { mail: emailToken('a@b.io', SALT, nobleSha256Hex) }] },
       keep: [1, 2],
     });
     expect(out.keep).not.toBe(input.keep);
@@ -161,7 +172,7 @@ describe('equivalence with the reference regexes', () => {
     const sanitizer = createSanitizer(opts);
     const alphabet = ['a', 'b', 'Co', 'm', '1', '.', '.', '@', '@', '-', '+', '_', '%', ' ', ':', 'é'];
     for (const text of randomStrings(alphabet, 20_000, 24)) {
-      const expected = text.replace(regex, (match) => emailToken(match, SALT));
+      const expected = text.replace(regex, (match) => emailToken(match, SALT, nobleSha256Hex));
       expect(sanitizer.sanitizeString(text), JSON.stringify(text)).toBe(expected);
     }
   });
@@ -172,6 +183,40 @@ describe('equivalence with the reference regexes', () => {
     const alphabet = ['/h/u', '/h/u', '/h', '/u', 'u', '/', 'x', '.', '~', '-', ' ', '"', '\\'];
     for (const text of randomStrings(alphabet, 20_000, 10)) {
       expect(sanitizer.sanitizeString(text), JSON.stringify(text)).toBe(text.replace(regex, '~'));
+    }
+  });
+
+  it('redacts flags inside strings like a split-into-words reference', () => {
+    const sanitizer = createSanitizer(
+      options({ sanitizePaths: false, sanitizeEmails: false, redactKeys: ['token', 'p'] }),
+    );
+    const isKey = (name: string): boolean => sanitizer.isRedactedKey(name);
+    const flag = '--?([A-Za-z0-9][A-Za-z0-9_.-]*)';
+    const withValue = new RegExp(`^${flag}=`);
+    const bare = new RegExp(`^${flag}$`);
+    const reference = (text: string): string => {
+      const whole = withValue.exec(text);
+      if (whole !== null && isKey(whole[1] as string)) return whole[0] + REDACTED;
+      // Even indexes are words (the first and last may be empty), odd ones the whitespace runs.
+      const parts = text.split(/([ \t\n\v\f\r]+)/);
+      for (let i = 0; i < parts.length; i += 2) {
+        const word = parts[i] as string;
+        const eq = withValue.exec(word);
+        if (eq !== null) {
+          if (isKey(eq[1] as string)) parts[i] = eq[0] + REDACTED;
+          continue;
+        }
+        const name = bare.exec(word);
+        const next = parts[i + 2];
+        if (name === null || !isKey(name[1] as string) || !next || next.startsWith('-')) continue;
+        parts[i + 2] = REDACTED;
+        i += 2;
+      }
+      return parts.join('');
+    };
+    const alphabet = ['--token', '-p', '--p', '-', '-', '=', 'a', 'token', '.', ' ', ' ', '\t', '\n', '\v', '\u00a0', '"', 'é'];
+    for (const text of randomStrings(alphabet, 20_000, 12)) {
+      expect(sanitizer.sanitizeString(text), JSON.stringify(text)).toBe(reference(text));
     }
   });
 
@@ -192,6 +237,7 @@ describe('performance', () => {
       command: 'deploy',
       subcommand: 'prod',
       flags: ['--region=eu', '--token', 'abc', '--config=/home/alice/.deploy.json'],
+      argv: 'deploy prod --region=eu --token abc -v',
       success: true,
       duration_ms: 1234,
       exit_code: 0,
@@ -213,6 +259,16 @@ describe('performance', () => {
     const out = sanitizeString(text, opts);
     expect(performance.now() - started).toBeLessThan(500);
     expect(out).toBe(text);
+  });
+
+  it('scans flags in linear time', () => {
+    const opts = options();
+    for (const unit of ['--token ', '- ', 'a-', '--token=', '--x y ', '--token x ']) {
+      const text = unit.repeat(200_000 / unit.length);
+      const started = performance.now();
+      sanitizeString(text, opts);
+      expect(performance.now() - started, JSON.stringify(unit)).toBeLessThan(500);
+    }
   });
 });
 

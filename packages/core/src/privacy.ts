@@ -7,10 +7,33 @@
  *
  * Within one string the order is: flag and query redaction, then home directory, then e-mails.
  * Object keys get the home directory and e-mail rules only; redaction looks at the original key.
+ *
+ * Flags. "Redacted NAME" means `isRedactedKey(NAME)` (the word rule below); NAME is
+ * `[A-Za-z0-9][A-Za-z0-9_.-]*`. ASCII whitespace is exactly space, \t, \n, \v (0x0B), \f (0x0C)
+ * and \r, for flags and query parameters alike (note: Rust's `is_ascii_whitespace` omits \v). A
+ * word is a maximal run of non-whitespace characters; only a word that begins at the start of the
+ * string or right after whitespace, with `-`, can be a flag. In a string:
+ *   1. If the string starts with `-{1,2}NAME=` and NAME is redacted, everything after that `=`
+ *      becomes `<redacted>`, whitespace and newlines included (`--token=a b\nc` →
+ *      `--token=<redacted>`), and rule 2 does not apply.
+ *   2. Otherwise every word, left to right:
+ *      - `-{1,2}NAME=VALUE`, NAME redacted: VALUE (rest of the word, maybe empty) → `<redacted>`
+ *        (`deploy --token=abc -v` → `deploy --token=<redacted> -v`);
+ *      - exactly `-{1,2}NAME`, NAME redacted, followed by whitespace and a word that does not
+ *        start with `-`: that following word → `<redacted>`, and the scan resumes after it
+ *        (`--password hunter2 -v` → `--password <redacted> -v`). Followed by nothing, or by a
+ *        word starting with `-`, nothing is replaced and that next word is scanned as usual;
+ *      - anything else is kept: `x--token=abc`, `---token=x`, `--token:x`, `--region=eu`.
+ *      Whitespace is always preserved byte for byte.
+ * In an array, an element that is exactly `-{1,2}NAME` with NAME redacted makes the next element
+ * `<redacted>`, whatever its type, unless it is a string starting with `-`. Each element is also
+ * a string of its own for rules 1 and 2.
+ * Limitations (by design, shared with every backend): quotes mean nothing, so `--token "a b"`
+ * redacts only `"a` and keeps `b"`; a value that starts with `-` after a bare flag (`--key -5`) is
+ * kept; a flag glued to preceding text (`x--token=abc`, `'--token=abc'`) is not a flag.
  */
-import { sha256 } from '@noble/hashes/sha2';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
 import { setOwn } from './normalize.js';
+import type { Sha256Hex } from './sha256.js';
 import type { JsonObject, JsonValue } from './types.js';
 
 export interface SanitizeOptions {
@@ -19,6 +42,7 @@ export interface SanitizeOptions {
   sanitizeEmails: boolean;
   redactKeys: readonly string[];
   emailSalt: string;
+  sha256Hex: Sha256Hex;
 }
 
 export const REDACTED = '<redacted>';
@@ -61,7 +85,7 @@ export function createSanitizer(options: SanitizeOptions): Sanitizer {
   const token = (email: string): string => {
     let cached = tokenCache.get(email);
     if (cached === undefined) {
-      cached = emailToken(email, salt);
+      cached = emailToken(email, salt, options.sha256Hex);
       if (email.length > CACHEABLE_LENGTH) return cached;
       if (tokenCache.size >= CACHE_LIMIT) tokenCache.clear();
       tokenCache.set(email, cached);
@@ -76,7 +100,7 @@ export function createSanitizer(options: SanitizeOptions): Sanitizer {
   };
 
   const sanitizeString = (value: string): string => {
-    let out = redactFlagValue(value, isRedacted);
+    let out = redactFlags(value, isRedacted);
     out = redactQueryValues(out, isRedacted);
     return sanitizeKey(out);
   };
@@ -156,8 +180,8 @@ export function isRedactedKey(key: string, redactKeys: readonly string[]): boole
 }
 
 /** `<email:` + first 8 hex of sha256(utf8(salt + ":" + lowercased email)) + `>`. */
-export function emailToken(email: string, salt: string): string {
-  const digest = bytesToHex(sha256(utf8ToBytes(`${salt}:${email.toLowerCase()}`)));
+export function emailToken(email: string, salt: string, sha256Hex: Sha256Hex): string {
+  const digest = sha256Hex(`${salt}:${email.toLowerCase()}`);
   return `<email:${digest.slice(0, 8)}>`;
 }
 
@@ -253,42 +277,101 @@ function matchesRedactWords(key: string, redact: RedactWords): boolean {
   return false;
 }
 
-// ---- Flags: `--token=abc` and `["--token", "abc"]` ----
+// ---- Flags: `--token=abc`, `--token abc` inside a string, and `["--token", "abc"]` ----
 
 function isFlagNameChar(code: number): boolean {
   return isAlnum(code) || code === UNDERSCORE || code === DOT || code === DASH;
 }
 
 /**
- * Parses `^-{1,2}[A-Za-z0-9][A-Za-z0-9_.-]*` and returns the index just past the name, or -1.
- * `nameStart` receives where the name begins.
+ * Parses `-{1,2}[A-Za-z0-9][A-Za-z0-9_.-]*` starting exactly at `start` and returns the index
+ * just past the name, or -1. `nameStart` receives where the name begins. A name never contains
+ * whitespace, so the scan stops inside the word it starts in.
  */
-function scanFlagName(value: string, nameStart: { index: number }): number {
-  if (value.charCodeAt(0) !== DASH) return -1;
-  const start = value.charCodeAt(1) === DASH ? 2 : 1;
-  if (!isAlnum(value.charCodeAt(start))) return -1;
-  let end = start + 1;
+function scanFlagName(value: string, start: number, nameStart: { index: number }): number {
+  if (value.charCodeAt(start) !== DASH) return -1;
+  const first = value.charCodeAt(start + 1) === DASH ? start + 2 : start + 1;
+  if (!isAlnum(value.charCodeAt(first))) return -1;
+  let end = first + 1;
   while (end < value.length && isFlagNameChar(value.charCodeAt(end))) end++;
-  nameStart.index = start;
+  nameStart.index = first;
   return end;
 }
 
+/** Index of the first ASCII whitespace character at or after `from`, or `value.length`. */
+function wordEnd(value: string, from: number): number {
+  let i = from;
+  while (i < value.length && !isAsciiWhitespace(value.charCodeAt(i))) i++;
+  return i;
+}
+
 /**
- * `^(-{1,2})(NAME)=(.*)$` with NAME redacted → `$1$2=<redacted>`. Unlike a regex `.`, the value
- * may span newlines: a multi-line secret must not escape redaction.
+ * Flag redaction within one string (see the header comment for the rule as a whole).
+ *
+ * 1. Whole string: when the string itself starts with `-{1,2}NAME=` and NAME is redacted,
+ *    everything after that first `=` becomes `<redacted>`, whitespace and newlines included: a
+ *    multi-line secret passed as one argument must not escape redaction.
+ * 2. Otherwise, words: a word is a maximal run of non-whitespace characters, and it is a flag
+ *    word only when it starts with `-` at the start of the string or right after whitespace.
+ *    - `-{1,2}NAME=VALUE` with NAME redacted: VALUE (the rest of the word, possibly empty)
+ *      becomes `<redacted>`.
+ *    - exactly `-{1,2}NAME` with NAME redacted: when whitespace and then another word follow,
+ *      and that word does not start with `-`, the whole following word becomes `<redacted>` and
+ *      the scan resumes after it. A following word that starts with `-` is scanned as a word
+ *      itself (`--token --token x` → `--token --token <redacted>`).
+ *    Whitespace is never rewritten. Any other word is left alone (`x--token=abc`, `---token=x`,
+ *    `--token:x`).
  */
-function redactFlagValue(value: string, isRedacted: (key: string) => boolean): string {
+function redactFlags(value: string, isRedacted: (key: string) => boolean): string {
+  // Fast path: every flag starts with `-`, and most strings contain none.
+  let dash = value.indexOf('-');
+  if (dash < 0) return value;
   const nameStart = { index: 0 };
-  const end = scanFlagName(value, nameStart);
-  if (end < 0 || value.charCodeAt(end) !== EQUALS) return value;
-  if (!isRedacted(value.slice(nameStart.index, end))) return value;
-  return value.slice(0, end + 1) + REDACTED;
+  let out = '';
+  let copied = 0;
+  while (dash >= 0) {
+    if (dash > 0 && !isAsciiWhitespace(value.charCodeAt(dash - 1))) {
+      dash = value.indexOf('-', dash + 1);
+      continue;
+    }
+    const end = scanFlagName(value, dash, nameStart);
+    const after = end < 0 ? -1 : value.charCodeAt(end);
+    if (after === EQUALS) {
+      // `-{1,2}NAME=VALUE`
+      const valueEnd = wordEnd(value, end + 1);
+      if (isRedacted(value.slice(nameStart.index, end))) {
+        // Rule 1: the string itself is the flag, so its value runs to the end of the string.
+        if (dash === 0) return value.slice(0, end + 1) + REDACTED;
+        out += value.slice(copied, end + 1) + REDACTED;
+        copied = valueEnd;
+      }
+      dash = value.indexOf('-', valueEnd);
+    } else if (end === value.length) {
+      break; // `-{1,2}NAME` at the very end: nothing follows it.
+    } else if (end >= 0 && isAsciiWhitespace(after)) {
+      // `-{1,2}NAME`, then whitespace: look at the next word.
+      let next = end + 1;
+      while (next < value.length && isAsciiWhitespace(value.charCodeAt(next))) next++;
+      if (next < value.length && value.charCodeAt(next) !== DASH && isRedacted(value.slice(nameStart.index, end))) {
+        const nextEnd = wordEnd(value, next + 1);
+        out += value.slice(copied, next) + REDACTED;
+        copied = nextEnd;
+        dash = value.indexOf('-', nextEnd);
+      } else {
+        dash = value.indexOf('-', next);
+      }
+    } else {
+      // Not a flag word: skip the rest of it.
+      dash = value.indexOf('-', wordEnd(value, dash + 1));
+    }
+  }
+  return copied === 0 ? value : out + value.slice(copied);
 }
 
 /** The NAME of a string that is exactly `-NAME` or `--NAME`, else null. */
 function bareFlagName(value: string): string | null {
   const nameStart = { index: 0 };
-  const end = scanFlagName(value, nameStart);
+  const end = scanFlagName(value, 0, nameStart);
   return end === value.length ? value.slice(nameStart.index) : null;
 }
 

@@ -3,6 +3,7 @@
  * them from `node:*` modules; the portable runtime from web-standard globals and memory.
  */
 import type { ResolvedConfig } from './config.js';
+import type { Sha256Hex } from './sha256.js';
 import type { Stores } from './storage.js';
 
 export type EnvVars = Readonly<Record<string, string | undefined>>;
@@ -22,6 +23,9 @@ export interface Runtime {
   readonly homeDir: string | null;
   platformInfo(): PlatformInfo;
   randomBytes(length: number): Uint8Array;
+  /** A random RFC 4122 v4 UUID (event ids); on the track call's path, so it must be cheap. */
+  uuid(): string;
+  sha256Hex: Sha256Hex;
   /** A warning for the host program's operator (printed once per cause by the caller). */
   warn(message: string): void;
   /** One line of `TELEMETRY_KIT_DEBUG` output. */

@@ -32,6 +32,8 @@ export interface EventStore {
   readonly kind: 'file' | 'memory';
   /** The data directory, or null in memory. */
   readonly location: string | null;
+  /** Creates what the first append needs (files), so it can overlap other start-up work. */
+  prepare(): Promise<void>;
   /** Resolves once the events are durable (fsynced, for a file store). */
   append(events: readonly TelemetryEvent[]): Promise<void>;
   /** Synchronous best-effort write, for the process `exit` handler only. */

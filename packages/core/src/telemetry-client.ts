@@ -8,7 +8,7 @@ import type { ResolvedConfig } from './config.js';
 import { detectCi } from './ci-detect.js';
 import { TelemetryError, describeError } from './errors.js';
 import { commandDraft, customDraft, featureDraft, finalizeEvent, type EventContext, type EventDraft } from './event-builder.js';
-import { deriveUserId, newSessionId, uuidV4 } from './ids.js';
+import { deriveUserId, newSessionId } from './ids.js';
 import { MemoryConsentStore, MemoryEventStore, MemoryIdentityStore } from './memory-store.js';
 import type { Runtime } from './runtime.js';
 import type { ConsentStore, EventStore, IdentityStore } from './storage.js';
@@ -88,7 +88,7 @@ export class JsTelemetryClient implements TelemetryClient {
   }
 
   private draftIdentity(): Pick<EventDraft, 'event_id' | 'timestamp'> {
-    return { event_id: uuidV4((n) => this.runtime.randomBytes(n)), timestamp: new Date().toISOString() };
+    return { event_id: this.runtime.uuid(), timestamp: new Date().toISOString() };
   }
 
   private submit(makeDraft: () => EventDraft | null): Promise<TrackResult> {
@@ -125,7 +125,10 @@ export class JsTelemetryClient implements TelemetryClient {
   }
 
   private async drain(): Promise<void> {
+    // Creating the journal file overlaps reading the install id; a failure shows at append.
+    const prepared = this.store.prepare().catch(() => undefined);
     const context = await this.eventContext();
+    await prepared;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0);
       const events = this.finalize(batch, context);
@@ -174,6 +177,7 @@ export class JsTelemetryClient implements TelemetryClient {
   }
 
   private async loadContext(): Promise<EventContext> {
+    const consent = this.consent === undefined ? this.consentStore.load().catch(() => null) : null;
     let installId: string;
     try {
       installId = await this.identity.load();
@@ -182,13 +186,9 @@ export class JsTelemetryClient implements TelemetryClient {
       this.fallBackToMemory(error);
       installId = await this.identity.load();
     }
-    if (this.consent === undefined) {
-      try {
-        this.consent = await this.consentStore.load();
-      } catch {
-        this.consent = null;
-      }
-    }
+    const loaded = await consent;
+    // A decision taken while loading (grantConsent() right after build) is newer than the file.
+    if (this.consent === undefined) this.consent = loaded;
     return this.buildContext(installId);
   }
 
@@ -216,7 +216,7 @@ export class JsTelemetryClient implements TelemetryClient {
         ci_name: ci.ciName,
         shell: info.shell,
       },
-      userId: deriveUserId(installId, this.config.serviceName),
+      userId: deriveUserId(installId, this.config.serviceName, this.runtime.sha256Hex),
       sessionId: processSessionId,
       sdkVersion: `${SDK_NAME}/${SDK_VERSION}`,
       backend: this.backend,
@@ -226,6 +226,7 @@ export class JsTelemetryClient implements TelemetryClient {
         sanitizeEmails: this.config.privacy.sanitizeEmails,
         redactKeys: this.config.privacy.redactKeys,
         emailSalt: installId,
+        sha256Hex: this.runtime.sha256Hex,
       },
     };
   }
@@ -256,9 +257,13 @@ export class JsTelemetryClient implements TelemetryClient {
     }
   }
 
-  /** Store reads go through the context first so that an unusable data dir falls back to memory. */
+  /**
+   * Store reads go through the context first so that an unusable data dir falls back to memory
+   * (loading the install id is the probe). With tracking disabled by the environment nothing
+   * may create an install id, so reads go straight to the store.
+   */
   private async readyStore(): Promise<EventStore> {
-    await this.eventContext();
+    if (this.envDisabled === null) await this.eventContext();
     await this.idle();
     return this.store;
   }

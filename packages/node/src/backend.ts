@@ -4,7 +4,7 @@
  * `native` fails loudly when the addon cannot load.
  */
 import { createRequire } from 'node:module';
-import { TelemetryError, type BackendName, type ResolvedConfig, type TelemetryClient } from '@telemetry-kit/core';
+import { TelemetryError, type BackendName, type ResolvedConfig, type TelemetryClient } from '@telemetry-kit/core/node';
 
 /** What the addon package must export for the native backend to be used. */
 export interface NativeBinding {

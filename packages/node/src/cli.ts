@@ -3,7 +3,7 @@
  * Every command works on one service's data dir (`--service`, or TELEMETRY_KIT_SERVICE).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { TelemetryError, SDK_VERSION, type EventState, type StoredEvent, type TelemetryStats } from '@telemetry-kit/core';
+import { TelemetryError, SDK_VERSION, type EventState, type StoredEvent, type TelemetryStats } from '@telemetry-kit/core/node';
 import { TelemetryKit, backendSelection } from './telemetry-kit.js';
 
 interface GlobalOptions {

@@ -3,7 +3,7 @@
  * backend when its addon loads and on the pure-TS core otherwise.
  */
 import { backendSelection } from './telemetry-kit.js';
-import type { BackendName } from '@telemetry-kit/core';
+import type { BackendName } from '@telemetry-kit/core/node';
 
 export { TelemetryKit, backendSelection } from './telemetry-kit.js';
 export type { BackendSelection, BackendRequest } from './backend.js';
@@ -29,7 +29,7 @@ export {
   type TrackResult,
   type TrackStatus,
   type ShutdownOptions,
-} from '@telemetry-kit/core';
+} from '@telemetry-kit/core/node';
 
 /** The backend clients are built on in this process: `'native'` or `'js'`. */
 export const backend: BackendName = backendSelection().backend;

@@ -16,9 +16,8 @@ import {
   type TelemetryClient,
   type TelemetryStats,
   type TrackResult,
-} from '@telemetry-kit/core';
-import { nodeRuntime } from '@telemetry-kit/core/node';
-import { JsTelemetryClient } from '@telemetry-kit/core';
+} from '@telemetry-kit/core/node';
+import { JsTelemetryClient, nodeRuntime } from '@telemetry-kit/core/node';
 import { selectBackend, type BackendSelection } from './backend.js';
 
 let selection: BackendSelection | null = null;

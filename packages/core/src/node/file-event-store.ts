@@ -50,32 +50,18 @@
  *  - markSynced sets state 'synced' + synced_at (and clears error) on rows not already synced;
  *    markDeadLettered sets state 'dead_letter' + error on pending rows only.
  */
-import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TelemetryError } from '../errors.js';
 import type { EventCounts, EventStore, EventStoreLimits, ListQuery, MetaKey } from '../storage.js';
 import type { EventState, StoredEvent, TelemetryEvent } from '../types.js';
-import { JournalWriter, fsyncDir, isSegmentOpenForWriting, segmentPid } from './journal-segment.js';
+// Type-only: consolidation.js (and through it sql.js and the lock) is loaded on first use, below.
+import type { Consolidator, Operation } from './consolidation.js';
+import { JournalWriter } from './journal-segment.js';
 import type { JournalStats } from './journal-segment.js';
-import { acquireLock, errorCode, isPidAlive } from './lock-file.js';
-import {
-  CorruptDatabaseError,
-  META_CORRUPT,
-  META_DROPPED,
-  addToCounter,
-  loadSqlJs,
-  openDatabase,
-  queryAll,
-  readCounter,
-  readMeta,
-  scalar,
-  writeMeta,
-} from './sqlite-database.js';
-import type { Database, SqlValue } from './sqlite-database.js';
+import type { SqlValue } from './sqlite-database.js';
 
 export interface FileEventStoreOptions {
-  /** Consolidate in the background after this many lines written (default 1000; 0 = never). */
+  /** Consolidate in the background after this many lines written (default: maxPendingEvents; 0 = never). */
   consolidateEveryLines?: number;
   /** Lock staleness bound, default 10 s. */
   lockStaleMs?: number;
@@ -83,44 +69,7 @@ export interface FileEventStoreOptions {
   lockTimeoutMs?: number;
 }
 
-const DAY_MS = 86_400_000;
-const DB_FILE = 'events.db';
 const PENDING_DIR = 'pending';
-const LEFTOVER_PATTERN = /^events\.db\.(?:tmp|lock\.stale)-([0-9]+)-[0-9a-f]+$/;
-
-interface CachedDb {
-  db: Database;
-  ino: number;
-  size: number;
-  mtimeMs: number;
-}
-
-interface NewEvent {
-  eventId: string;
-  timestamp: string;
-  type: string;
-  body: string;
-  order: number;
-}
-
-interface SegmentPlan {
-  name: string;
-  path: string;
-  storedOffset: number | null;
-  newOffset: number;
-  gone: boolean;
-}
-
-interface Consumed {
-  segments: SegmentPlan[];
-  events: NewEvent[];
-  corrupt: number;
-}
-
-interface OpResult<T> {
-  result: T;
-  changed: boolean;
-}
 
 // Serializes database work per data dir inside this process (the lock file serializes processes).
 const chains = new Map<string, Promise<void>>();
@@ -139,6 +88,26 @@ function runExclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
+type ConsolidationModule = typeof import('./consolidation.js');
+
+let consolidationModule: Promise<ConsolidationModule> | null = null;
+
+/**
+ * Loads consolidation.js once per process. Dynamic so that a short process that only tracks
+ * (appends to its journal segment) never evaluates the consolidation code, sql.js glue or lock.
+ */
+function loadConsolidation(): Promise<ConsolidationModule> {
+  if (consolidationModule === null) {
+    const loading = import('./consolidation.js');
+    // A failed load may be retried by a later call.
+    loading.catch(() => {
+      if (consolidationModule === loading) consolidationModule = null;
+    });
+    consolidationModule = loading;
+  }
+  return consolidationModule;
+}
+
 function storageError(message: string, cause: unknown): TelemetryError {
   if (cause instanceof TelemetryError) return cause;
   const detail = cause instanceof Error ? `: ${cause.message}` : cause === undefined ? '' : `: ${String(cause)}`;
@@ -149,71 +118,18 @@ function isEventState(value: SqlValue): value is EventState {
   return value === 'pending' || value === 'synced' || value === 'dead_letter';
 }
 
-function toCount(value: SqlValue): number {
-  return typeof value === 'number' ? value : Number(value ?? 0);
-}
-
-/** Parses one journal line; null when it is not a usable event. */
-function parseLine(line: string, order: number): NewEvent | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  const record = value as Record<string, unknown>;
-  const eventId = record['event_id'];
-  if (typeof eventId !== 'string') return null;
-  const timestamp = typeof record['timestamp'] === 'string' ? record['timestamp'] : '';
-  const body = record['event'];
-  let type = '';
-  if (typeof body === 'object' && body !== null) {
-    const t = (body as Record<string, unknown>)['type'];
-    if (typeof t === 'string') type = t;
-  }
-  return { eventId, timestamp, type, body: line, order };
-}
-
-async function readFrom(path: string, start: number): Promise<{ bytes: Buffer; start: number } | null> {
-  let handle: fsp.FileHandle;
-  try {
-    handle = await fsp.open(path, 'r');
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return null;
-    throw storageError(`cannot open journal segment ${path}`, error);
-  }
-  try {
-    const { size } = await handle.stat();
-    const from = start <= size ? start : 0;
-    const bytes = Buffer.alloc(size - from);
-    let filled = 0;
-    while (filled < bytes.length) {
-      const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, from + filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return { bytes: filled === bytes.length ? bytes : bytes.subarray(0, filled), start: from };
-  } catch (error) {
-    throw storageError(`cannot read journal segment ${path}`, error);
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
-}
-
 export class FileEventStore implements EventStore {
   readonly kind = 'file' as const;
   readonly location: string;
 
   private readonly dataDir: string;
-  private readonly dbPath: string;
-  private readonly lockPath: string;
   private readonly pendingDir: string;
   private readonly writer: JournalWriter;
   private readonly consolidateEveryLines: number;
   private readonly lockStaleMs: number;
   private readonly lockTimeoutMs: number;
-  private cache: CachedDb | null = null;
+  /** Created on first use (it holds the cached events.db). */
+  private consolidator: Consolidator | null = null;
   private linesSinceConsolidation = 0;
   private backgroundTimer: NodeJS.Timeout | null = null;
   private backgroundError: Error | null = null;
@@ -225,10 +141,10 @@ export class FileEventStore implements EventStore {
   ) {
     this.location = dataDir;
     this.dataDir = resolve(dataDir);
-    this.dbPath = join(this.dataDir, DB_FILE);
-    this.lockPath = `${this.dbPath}.lock`;
     this.pendingDir = join(this.dataDir, PENDING_DIR);
-    const every = options.consolidateEveryLines ?? 1000;
+    // Consolidation runs sql.js on the main thread, so it is kept off the tracking path: only
+    // when this writer alone could push the store past its bound (reads consolidate anyway).
+    const every = options.consolidateEveryLines ?? limits.maxPendingEvents;
     this.consolidateEveryLines = Number.isFinite(every) && every > 0 ? every : 0;
     this.lockStaleMs = options.lockStaleMs ?? 10_000;
     this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
@@ -256,6 +172,10 @@ export class FileEventStore implements EventStore {
     return this.writer.append(data, events.length);
   }
 
+  prepare(): Promise<void> {
+    return this.writer.prepare();
+  }
+
   appendSync(events: readonly TelemetryEvent[]): void {
     let data = '';
     try {
@@ -273,7 +193,7 @@ export class FileEventStore implements EventStore {
 
   list(query: ListQuery): Promise<StoredEvent[]> {
     const limit = Math.floor(query.limit);
-    return this.withDb((db) => {
+    return this.withDb((db, { queryAll }) => {
       if (!(limit > 0)) return { result: [], changed: false };
       const rows =
         query.state === undefined
@@ -296,7 +216,7 @@ export class FileEventStore implements EventStore {
   }
 
   counts(): Promise<EventCounts> {
-    return this.withDb((db) => {
+    return this.withDb((db, { queryAll, readCounter, toCount, META_DROPPED, META_CORRUPT }) => {
       const counts: EventCounts = {
         pending: 0,
         synced: 0,
@@ -316,7 +236,7 @@ export class FileEventStore implements EventStore {
 
   pendingBatch(limit: number): Promise<TelemetryEvent[]> {
     const n = Math.floor(limit);
-    return this.withDb((db) => {
+    return this.withDb((db, { queryAll }) => {
       if (!(n > 0)) return { result: [], changed: false };
       const result: TelemetryEvent[] = [];
       for (const [body] of queryAll(
@@ -332,7 +252,7 @@ export class FileEventStore implements EventStore {
 
   markSynced(eventIds: readonly string[], syncedAt: Date): Promise<void> {
     const at = syncedAt.getTime();
-    return this.withDb((db) => ({
+    return this.withDb((db, { updateEach }) => ({
       result: undefined,
       changed: updateEach(
         db,
@@ -344,7 +264,7 @@ export class FileEventStore implements EventStore {
   }
 
   markDeadLettered(eventIds: readonly string[], reason: string): Promise<void> {
-    return this.withDb((db) => ({
+    return this.withDb((db, { updateEach }) => ({
       result: undefined,
       changed: updateEach(
         db,
@@ -364,11 +284,11 @@ export class FileEventStore implements EventStore {
   }
 
   getMeta(key: MetaKey): Promise<string | null> {
-    return this.withDb((db) => ({ result: readMeta(db, key), changed: false }));
+    return this.withDb((db, { readMeta }) => ({ result: readMeta(db, key), changed: false }));
   }
 
   setMeta(key: MetaKey, value: string | null): Promise<void> {
-    return this.withDb((db) => {
+    return this.withDb((db, { readMeta, writeMeta }) => {
       if (readMeta(db, key) === value) return { result: undefined, changed: false };
       writeMeta(db, key, value);
       return { result: undefined, changed: true };
@@ -382,7 +302,7 @@ export class FileEventStore implements EventStore {
     }
     await this.writer.close();
     // Free the in-memory database once any running operation of this dir is done.
-    void runExclusive(this.dataDir, async () => this.dropCache());
+    void runExclusive(this.dataDir, async () => this.consolidator?.dropCache());
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -407,281 +327,32 @@ export class FileEventStore implements EventStore {
     this.backgroundTimer = timer;
   }
 
-  private dropCache(): void {
-    const cache = this.cache;
-    this.cache = null;
-    if (cache !== null) {
-      try {
-        cache.db.close();
-      } catch {
-        // already closed
-      }
-    }
-  }
-
-  private withDb<T>(op: (db: Database) => OpResult<T>): Promise<T> {
+  private withDb<T>(op: Operation<T>): Promise<T> {
     return runExclusive(this.dataDir, async () => {
       this.linesSinceConsolidation = 0;
       await this.writer.rotate();
-      try {
-        await fsp.mkdir(this.dataDir, { recursive: true });
-      } catch (error) {
-        throw storageError(`cannot create data dir ${this.dataDir}`, error);
-      }
-      const release = await acquireLock(this.lockPath, {
-        staleMs: this.lockStaleMs,
-        timeoutMs: this.lockTimeoutMs,
-      });
-      try {
-        return await this.underLock(op);
-      } catch (error) {
-        throw storageError(`cannot update ${this.dbPath}`, error);
-      } finally {
-        await release();
-      }
+      const consolidator = await this.getConsolidator();
+      return consolidator.run(op);
     });
   }
 
-  private async underLock<T>(op: (db: Database) => OpResult<T>): Promise<T> {
-    const loaded = await this.loadDb();
-    const db = loaded.db;
-    try {
-      const consumed = await this.readSegments(db);
-      let changed = loaded.changed;
-      let out: OpResult<T>;
-      db.exec('BEGIN');
+  private async getConsolidator(): Promise<Consolidator> {
+    if (this.consolidator === null) {
+      let mod: ConsolidationModule;
       try {
-        changed = this.apply(db, consumed) || changed;
-        out = op(db);
-        changed = out.changed || changed;
-        if (changed) removeStaleSegmentRows(db, consumed.segments);
-        db.exec('COMMIT');
+        mod = await loadConsolidation();
       } catch (error) {
-        try {
-          db.exec('ROLLBACK');
-        } catch {
-          // no transaction left to roll back
-        }
-        throw error;
+        throw storageError('cannot load the consolidation module', error);
       }
-      if (changed) await this.persist(db);
-      else if (loaded.uncached) this.dropDb(db);
-      await this.deleteConsumedSegments(consumed.segments);
-      return out.result;
-    } catch (error) {
-      // The in-memory copy may now differ from the file: reload next time.
-      if (this.cache?.db === db) this.dropCache();
-      else this.dropDb(db);
-      throw error;
-    }
-  }
-
-  private dropDb(db: Database): void {
-    try {
-      db.close();
-    } catch {
-      // already closed
-    }
-  }
-
-  /** The database: the cached one if events.db is unchanged since we last read/wrote it. */
-  private async loadDb(): Promise<{ db: Database; changed: boolean; uncached: boolean }> {
-    let handle: fsp.FileHandle | null = null;
-    try {
-      handle = await fsp.open(this.dbPath, 'r');
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw storageError(`cannot open ${this.dbPath}`, error);
-    }
-    if (handle === null) {
-      this.dropCache();
-      await this.removeLeftovers();
-      const SQL = await loadSqlJs();
-      // Not cached: nothing on disk corresponds to it until it is written.
-      return { db: openDatabase(SQL, null), changed: false, uncached: true };
-    }
-    let bytes: Buffer;
-    let stat: { ino: number; size: number; mtimeMs: number };
-    try {
-      const st = await handle.stat();
-      stat = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
-      const cache = this.cache;
-      if (cache !== null && cache.ino === stat.ino && cache.size === stat.size && cache.mtimeMs === stat.mtimeMs) {
-        return { db: cache.db, changed: false, uncached: false };
-      }
-      bytes = await handle.readFile();
-    } catch (error) {
-      throw storageError(`cannot read ${this.dbPath}`, error);
-    } finally {
-      await handle.close().catch(() => undefined);
-    }
-    this.dropCache();
-    await this.removeLeftovers();
-    const SQL = await loadSqlJs();
-    try {
-      const db = openDatabase(SQL, bytes);
-      this.cache = { db, ...stat };
-      return { db, changed: false, uncached: false };
-    } catch (error) {
-      if (!(error instanceof CorruptDatabaseError)) throw error;
-      const aside = `${this.dbPath}.corrupt-${Date.now()}`;
-      try {
-        await fsp.rename(this.dbPath, aside);
-      } catch (renameError) {
-        throw storageError(`cannot move corrupt ${this.dbPath} aside`, renameError);
-      }
-      // A new database knows no segment offsets: every segment present is read from 0.
-      return { db: openDatabase(SQL, null), changed: true, uncached: true };
-    }
-  }
-
-  /** Removes temp / stale-lock files left by dead processes. */
-  private async removeLeftovers(): Promise<void> {
-    let names: string[];
-    try {
-      names = await fsp.readdir(this.dataDir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const match = LEFTOVER_PATTERN.exec(name);
-      if (match === null || match[1] === undefined) continue;
-      if (isPidAlive(Number(match[1]))) continue;
-      await fsp.unlink(join(this.dataDir, name)).catch(() => undefined);
-    }
-  }
-
-  private async readSegments(db: Database): Promise<Consumed> {
-    let names: string[];
-    try {
-      names = await fsp.readdir(this.pendingDir);
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') names = [];
-      else throw storageError(`cannot list ${this.pendingDir}`, error);
-    }
-    const offsets = new Map<string, number>();
-    for (const [name, offset] of queryAll(db, 'SELECT name, offset FROM segments')) {
-      if (typeof name === 'string') offsets.set(name, toCount(offset ?? 0));
-    }
-    const consumed: Consumed = { segments: [], events: [], corrupt: 0 };
-    names.sort();
-    for (const name of names) {
-      const pid = segmentPid(name);
-      if (pid === null) continue;
-      const path = join(this.pendingDir, name);
-      // Decide before reading: a writer that is gone now cannot add anything after the read.
-      const gone = pid === process.pid ? !isSegmentOpenForWriting(path) : !isPidAlive(pid);
-      const storedOffset = offsets.get(name) ?? null;
-      const read = await readFrom(path, storedOffset ?? 0);
-      if (read === null) continue;
-      const { bytes, start } = read;
-      const complete = bytes.lastIndexOf(0x0a) + 1;
-      if (complete > 0) {
-        const lines = bytes.toString('utf8', 0, complete).split('\n');
-        lines.pop(); // after the final '\n'
-        for (const line of lines) {
-          const event = parseLine(line, consumed.events.length);
-          if (event === null) consumed.corrupt++;
-          else consumed.events.push(event);
-        }
-      }
-      if (gone && complete < bytes.length) consumed.corrupt++; // torn last line of a dead writer
-      consumed.segments.push({
-        name,
-        path,
-        storedOffset: start === 0 && storedOffset !== null && storedOffset > 0 ? null : storedOffset,
-        newOffset: start + complete,
-        gone,
+      this.consolidator ??= new mod.Consolidator({
+        dataDir: this.dataDir,
+        pendingDir: this.pendingDir,
+        limits: this.limits,
+        lockStaleMs: this.lockStaleMs,
+        lockTimeoutMs: this.lockTimeoutMs,
       });
     }
-    return consumed;
-  }
-
-  /** Inserts the consumed events, records offsets, bounds and prunes. True if anything changed. */
-  private apply(db: Database, consumed: Consumed): boolean {
-    let changed = false;
-    const now = Date.now();
-    if (consumed.events.length > 0) {
-      const events = consumed.events.sort((a, b) =>
-        a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.order - b.order,
-      );
-      const insert = db.prepare(
-        "INSERT OR IGNORE INTO events (event_id, timestamp, type, state, body, stored_at) VALUES (?, ?, ?, 'pending', ?, ?)",
-      );
-      try {
-        for (const e of events) insert.run([e.eventId, e.timestamp, e.type, e.body, now]);
-      } finally {
-        insert.free();
-      }
-      changed = true;
-    }
-    if (consumed.corrupt > 0) {
-      addToCounter(db, META_CORRUPT, consumed.corrupt);
-      changed = true;
-    }
-    for (const segment of consumed.segments) {
-      if (segment.newOffset === 0 || segment.newOffset === segment.storedOffset) continue;
-      db.run('INSERT OR REPLACE INTO segments (name, offset) VALUES (?, ?)', [segment.name, segment.newOffset]);
-      changed = true;
-    }
-    const pending = toCount(scalar(db, "SELECT COUNT(*) FROM events WHERE state = 'pending'"));
-    const excess = pending - this.limits.maxPendingEvents;
-    if (excess > 0) {
-      db.run(
-        "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE state = 'pending' ORDER BY seq ASC LIMIT ?)",
-        [excess],
-      );
-      addToCounter(db, META_DROPPED, db.getRowsModified());
-      changed = true;
-    }
-    const retentionMs = Math.max(0, this.limits.retentionDays) * DAY_MS;
-    db.run("DELETE FROM events WHERE state = 'synced' AND synced_at <= ?", [now - retentionMs]);
-    if (db.getRowsModified() > 0) changed = true;
-    return changed;
-  }
-
-  /** Writes events.db atomically and remembers its identity for the cache. */
-  private async persist(db: Database): Promise<void> {
-    const bytes = db.export();
-    const tmp = `${this.dbPath}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-    try {
-      const handle = await fsp.open(tmp, 'w');
-      try {
-        let offset = 0;
-        while (offset < bytes.length) {
-          const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-          if (bytesWritten <= 0) throw new Error('write returned 0 bytes');
-          offset += bytesWritten;
-        }
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await fsp.rename(tmp, this.dbPath);
-    } catch (error) {
-      await fsp.unlink(tmp).catch(() => undefined);
-      throw storageError(`cannot write ${this.dbPath}`, error);
-    }
-    await fsyncDir(this.dataDir);
-    if (this.cache !== null && this.cache.db !== db) this.dropCache();
-    try {
-      const st = await fsp.stat(this.dbPath);
-      this.cache = { db, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
-    } catch {
-      this.cache = null;
-      this.dropDb(db);
-    }
-  }
-
-  /** Deletes segments that are fully consumed and whose writer is gone (after events.db is durable). */
-  private async deleteConsumedSegments(segments: readonly SegmentPlan[]): Promise<void> {
-    for (const segment of segments) {
-      if (!segment.gone) continue;
-      try {
-        await fsp.unlink(segment.path);
-      } catch (error) {
-        if (errorCode(error) !== 'ENOENT') throw storageError(`cannot delete journal segment ${segment.path}`, error);
-      }
-    }
+    return this.consolidator;
   }
 }
 
@@ -689,37 +360,4 @@ function serialize(events: readonly TelemetryEvent[]): string {
   let data = '';
   for (const event of events) data += `${JSON.stringify(event)}\n`;
   return data;
-}
-
-/** Runs `sql` once per id; true if any row changed. */
-function updateEach(
-  db: Database,
-  sql: string,
-  ids: readonly string[],
-  params: (id: string) => SqlValue[],
-): boolean {
-  if (ids.length === 0) return false;
-  let modified = 0;
-  const stmt = db.prepare(sql);
-  try {
-    for (const id of ids) {
-      stmt.run(params(id));
-      modified += db.getRowsModified();
-    }
-  } finally {
-    stmt.free();
-  }
-  return modified > 0;
-}
-
-/** Drops `segments` rows of files that no longer exist (their data is in events.db). */
-function removeStaleSegmentRows(db: Database, present: readonly SegmentPlan[]): void {
-  const live = new Set(present.filter((s) => !s.gone).map((s) => s.name));
-  const gone = new Set(present.filter((s) => s.gone).map((s) => s.name));
-  for (const [name] of queryAll(db, 'SELECT name FROM segments')) {
-    if (typeof name !== 'string' || live.has(name)) continue;
-    // Rows of segments deleted in this round are kept until the file is really gone.
-    if (gone.has(name)) continue;
-    db.run('DELETE FROM segments WHERE name = ?', [name]);
-  }
 }

@@ -6,6 +6,7 @@ import { TelemetryKitBuilder } from '../builder.js';
 import { JsTelemetryClient } from '../telemetry-client.js';
 import { nodeRuntime, type NodeRuntimeOptions } from './node-runtime.js';
 
+export * from '../api.js';
 export * from './file-event-store.js';
 export { FileConsentStore, FileIdentityStore, INSTALL_ID_FILE, CONSENT_FILE } from './state-files.js';
 export { defaultDataDir } from './data-dir.js';

@@ -122,6 +122,7 @@ export class JournalSegment {
   failed: TelemetryError | null = null;
 
   private handle: fsp.FileHandle | null = null;
+  private opening: Promise<fsp.FileHandle> | null = null;
   private queue: PendingWrite[] = [];
   private inflight: PendingWrite[] = [];
   private running: Promise<void> | null = null;
@@ -173,8 +174,21 @@ export class JournalSegment {
     }
   }
 
-  private async open(): Promise<fsp.FileHandle> {
-    if (this.handle !== null) return this.handle;
+  /** Creates the file ahead of the first write; failures are reported by that write. */
+  async prepare(): Promise<void> {
+    await this.open();
+  }
+
+  /** Memoized: `prepare()` and the first write may both ask before the file exists. */
+  private open(): Promise<fsp.FileHandle> {
+    this.opening ??= this.openFile().catch((error: unknown) => {
+      this.opening = null;
+      throw error;
+    });
+    return this.opening;
+  }
+
+  private async openFile(): Promise<fsp.FileHandle> {
     openForWriting.add(this.path);
     try {
       await fsp.mkdir(this.dir, { recursive: true });
@@ -256,13 +270,22 @@ export class JournalWriter {
 
   /** `data` must be complete '\n'-terminated lines. */
   append(data: string, lines: number): Promise<void> {
+    return this.segment().append(data, lines);
+  }
+
+  /** Opens the segment before the first append, so that creating it overlaps other start-up work. */
+  prepare(): Promise<void> {
+    return this.segment().prepare();
+  }
+
+  private segment(): JournalSegment {
     let segment = this.current;
     if (segment === null || segment.failed !== null) {
       if (segment !== null) this.retire(segment);
       segment = new JournalSegment(this.dir, this.stats, this.onWritten);
       this.current = segment;
     }
-    return segment.append(data, lines);
+    return segment;
   }
 
   /**

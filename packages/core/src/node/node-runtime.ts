@@ -1,5 +1,5 @@
 /** The Node implementation of the core's runtime capabilities. */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { homedir, release } from 'node:os';
 import { basename } from 'node:path';
 import type { ResolvedConfig } from '../config.js';
@@ -56,6 +56,8 @@ export function nodeRuntime(options: NodeRuntimeOptions = {}): Runtime {
     randomBytes(length: number): Uint8Array {
       return randomBytes(length);
     },
+    uuid: () => randomUUID(),
+    sha256Hex: (text) => createHash('sha256').update(text).digest('hex'),
     warn(message: string): void {
       process.emitWarning(message, { code: 'TELEMETRY_KIT' });
     },

@@ -1,0 +1,20 @@
+/**
+ * What both entries of @telemetry-kit/core export: the runtime-agnostic API without any
+ * runtime attached. `index.ts` adds the portable runtime, `node/index.ts` the Node adapters.
+ */
+export * from './types.js';
+export * from './errors.js';
+export * from './config.js';
+export * from './storage.js';
+export type { Runtime, PlatformInfo, EnvVars } from './runtime.js';
+export type { Sha256Hex } from './sha256.js';
+export { TelemetryKitBuilder } from './builder.js';
+export { JsTelemetryClient } from './telemetry-client.js';
+export { MemoryConsentStore, MemoryEventStore, MemoryIdentityStore } from './memory-store.js';
+export { detectCi, type CiInfo } from './ci-detect.js';
+export { consentAllows, envDisabledReason, isDebugMode, isEnabledFlag, serviceDisableVariable } from './tracking-gate.js';
+export { deriveUserId, isValidInstallId, newInstallId, newSessionId, uuidV4 } from './ids.js';
+export * from './normalize.js';
+export * from './privacy.js';
+export * from './event-builder.js';
+export { SDK_NAME, SDK_VERSION, SCHEMA_VERSION } from './version.js';
