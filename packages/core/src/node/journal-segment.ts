@@ -123,6 +123,8 @@ export class JournalSegment {
 
   private handle: fsp.FileHandle | null = null;
   private opening: Promise<fsp.FileHandle> | null = null;
+  /** fsyncDir of the segment's creation; it never rejects. */
+  private dirSynced: Promise<void> = Promise.resolve();
   private queue: PendingWrite[] = [];
   private inflight: PendingWrite[] = [];
   private running: Promise<void> | null = null;
@@ -194,7 +196,9 @@ export class JournalSegment {
       await fsp.mkdir(this.dir, { recursive: true });
       const handle = await fsp.open(this.path, 'a');
       this.handle = handle;
-      await fsyncDir(this.dir);
+      // The new directory entry must be durable before the first append resolves; syncing the
+      // directory overlaps that append's write instead of preceding it.
+      this.dirSynced = fsyncDir(this.dir);
       return handle;
     } catch (error) {
       if (this.handle === null) openForWriting.delete(this.path);
@@ -226,6 +230,7 @@ export class JournalSegment {
         try {
           await writeAll(handle, Buffer.from(parts.join(''), 'utf8'));
           await handle.datasync();
+          await this.dirSynced;
         } catch (error) {
           this.inflight = [];
           const failure = storageError(`cannot write journal segment ${this.path}`, error);
