@@ -1,21 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { TelemetryKit } from '@telemetry-kit/node';
-import { clearAmbientEnv, setEnv, tempDir } from '../helpers/env.js';
-import { buildKit } from './kit.js';
+import { describe, expect, it } from 'vitest';
+import { setEnv, tempDir } from '../helpers/env.js';
+import { useKits } from './kit.js';
 
-const kits: TelemetryKit[] = [];
-function open(dir: string, configure?: Parameters<typeof buildKit>[1]): TelemetryKit {
-  const kit = buildKit(dir, configure);
-  kits.push(kit);
-  return kit;
-}
-
-beforeEach(() => clearAmbientEnv());
-afterEach(async () => {
-  for (const kit of kits.splice(0)) await kit.shutdown();
-});
+const open = useKits();
 
 describe('environment opt-outs', () => {
   const variables: Array<[string, string]> = [

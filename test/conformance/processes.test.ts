@@ -1,22 +1,13 @@
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TelemetryKit } from '@telemetry-kit/node';
-import { clearAmbientEnv, HELPERS_DIR, runNode, tempDir } from '../helpers/env.js';
+import { HELPERS_DIR, runNode, tempDir } from '../helpers/env.js';
 import { expectValidEvent } from '../helpers/schema.js';
-import { buildKit } from './kit.js';
+import { useKits } from './kit.js';
 
 const CHILD = join(HELPERS_DIR, 'track-child.mjs');
-const kits: TelemetryKit[] = [];
-function open(dir: string): TelemetryKit {
-  const kit = buildKit(dir, (b) => b.serviceName('child-cli'));
-  kits.push(kit);
-  return kit;
-}
-
-beforeEach(() => clearAmbientEnv());
-afterEach(async () => {
-  for (const kit of kits.splice(0)) await kit.shutdown();
-});
+const openKit = useKits();
+const open = (dir: string): TelemetryKit => openKit(dir, (b) => b.serviceName('child-cli'));
 
 describe('process lifecycle', () => {
   it('kill -9 right after an awaited trackCommand loses nothing', async () => {

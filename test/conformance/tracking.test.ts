@@ -4,27 +4,18 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { TelemetryError, TelemetryKit, type TelemetryEvent } from '@telemetry-kit/node';
 import { deriveUserId } from '@telemetry-kit/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clearAmbientEnv, tempDir } from '../helpers/env.js';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/env.js';
 import { expectValidEvent } from '../helpers/schema.js';
-import { buildKit } from './kit.js';
+import { buildKit, useKits } from './kit.js';
 
-const kits: TelemetryKit[] = [];
+const track = useKits();
+
 async function onlyEvent(kit: TelemetryKit): Promise<TelemetryEvent> {
   const stored = await kit.events();
   expect(stored).toHaveLength(1);
   return stored[0]!.event;
 }
-function track(dir: string, configure?: Parameters<typeof buildKit>[1]): TelemetryKit {
-  const kit = buildKit(dir, configure);
-  kits.push(kit);
-  return kit;
-}
-
-beforeEach(() => clearAmbientEnv());
-afterEach(async () => {
-  for (const kit of kits.splice(0)) await kit.shutdown();
-});
 
 describe('configuration', () => {
   const cases: Array<[string, (b: ReturnType<typeof TelemetryKit.builder>) => unknown, string]> = [

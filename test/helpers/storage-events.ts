@@ -1,27 +1,15 @@
 /** Test helpers for the file event store: events, temp dirs, child writers. */
 import { spawn, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TelemetryEvent } from '../../packages/core/src/types.js';
-
-const BASE_TIME = Date.parse('2025-01-01T00:00:00.000Z');
+import { makeStorageEvent } from './storage-event-factory.mjs';
 
 /** A complete v1 event; `i` orders the timestamps. */
 export function makeEvent(i: number, tag = 'test'): TelemetryEvent {
-  return {
-    schema_version: '1.0.0',
-    event_id: randomUUID(),
-    timestamp: new Date(BASE_TIME + i).toISOString(),
-    service: { name: 'storage-test', version: '1.0.0', language: 'javascript', language_version: process.versions.node },
-    user_id: 'client_' + 'a'.repeat(64),
-    session_id: 'sess_' + 'b'.repeat(32),
-    environment: { os: 'linux', os_version: '6.0', arch: 'x64', ci: false, ci_name: null, shell: null },
-    event: { type: 'command', category: 'cli', data: { command: `${tag}-${i}`, unicode: 'é✓\u2028', n: i } },
-    metadata: { sdk_version: '0.1.0', backend: 'js' },
-  };
+  return makeStorageEvent(i, tag, { unicode: 'é✓\u2028', n: i });
 }
 
 export function makeTempDir(prefix = 'tk-storage-'): string {

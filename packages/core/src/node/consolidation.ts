@@ -12,12 +12,11 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { TelemetryError } from '../errors.js';
 import type { EventStoreLimits } from '../storage.js';
 import { deleteConsumedSegments, readSegments, removeStaleSegmentRows } from './journal-consumer.js';
 import type { Consumed } from './journal-consumer.js';
 import { fsyncDir } from './journal-segment.js';
-import { acquireLock, errorCode, isPidAlive } from './lock-file.js';
+import { acquireLock, isPidAlive } from './lock-file.js';
 import {
   CorruptDatabaseError,
   META_CORRUPT,
@@ -32,6 +31,7 @@ import {
   writeMeta,
 } from './sqlite-database.js';
 import type { Database, SqlValue } from './sqlite-database.js';
+import { errorCode, storageError } from './storage-error.js';
 
 const DAY_MS = 86_400_000;
 const DB_FILE = 'events.db';
@@ -102,11 +102,6 @@ interface CachedDb {
   mtimeMs: number;
 }
 
-function storageError(message: string, cause: unknown): TelemetryError {
-  if (cause instanceof TelemetryError) return cause;
-  const detail = cause instanceof Error ? `: ${cause.message}` : cause === undefined ? '' : `: ${String(cause)}`;
-  return new TelemetryError('STORAGE', `${message}${detail}`, { cause });
-}
 
 function closeDb(db: Database): void {
   try {

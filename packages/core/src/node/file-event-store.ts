@@ -51,7 +51,6 @@
  *    markDeadLettered sets state 'dead_letter' + error on pending rows only.
  */
 import { join, resolve } from 'node:path';
-import { TelemetryError } from '../errors.js';
 import type { EventCounts, EventStore, EventStoreLimits, ListQuery, MetaKey } from '../storage.js';
 import type { EventState, StoredEvent, TelemetryEvent } from '../types.js';
 // Type-only: consolidation.js (and through it sql.js and the lock) is loaded on first use, below.
@@ -59,6 +58,7 @@ import type { Consolidator, Operation } from './consolidation.js';
 import { JournalWriter } from './journal-segment.js';
 import type { JournalStats } from './journal-segment.js';
 import type { SqlValue } from './sqlite-database.js';
+import { storageError } from './storage-error.js';
 
 export interface FileEventStoreOptions {
   /** Consolidate in the background after this many lines written (default: maxPendingEvents; 0 = never). */
@@ -108,11 +108,6 @@ function loadConsolidation(): Promise<ConsolidationModule> {
   return consolidationModule;
 }
 
-function storageError(message: string, cause: unknown): TelemetryError {
-  if (cause instanceof TelemetryError) return cause;
-  const detail = cause instanceof Error ? `: ${cause.message}` : cause === undefined ? '' : `: ${String(cause)}`;
-  return new TelemetryError('STORAGE', `${message}${detail}`, { cause });
-}
 
 function isEventState(value: SqlValue): value is EventState {
   return value === 'pending' || value === 'synced' || value === 'dead_letter';

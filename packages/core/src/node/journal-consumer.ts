@@ -5,11 +5,11 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { TelemetryError } from '../errors.js';
 import { isSegmentOpenForWriting, segmentPid } from './journal-segment.js';
-import { errorCode, isPidAlive } from './lock-file.js';
+import { isPidAlive } from './lock-file.js';
 import { queryAll } from './sqlite-database.js';
 import type { Database } from './sqlite-database.js';
+import { errorCode, storageError } from './storage-error.js';
 
 /** An event read from a journal line. */
 export interface NewEvent {
@@ -36,11 +36,6 @@ export interface Consumed {
   corrupt: number;
 }
 
-function storageError(message: string, cause: unknown): TelemetryError {
-  if (cause instanceof TelemetryError) return cause;
-  const detail = cause instanceof Error ? `: ${cause.message}` : cause === undefined ? '' : `: ${String(cause)}`;
-  return new TelemetryError('STORAGE', `${message}${detail}`, { cause });
-}
 
 /**
  * Reads every segment in `pendingDir` from its offset in the `segments` table: the events of its

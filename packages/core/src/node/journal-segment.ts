@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { TelemetryError } from '../errors.js';
+import { storageError } from './storage-error.js';
 
 /** `<pid>-<hex>.jsonl` */
 export const SEGMENT_NAME_PATTERN = /^([0-9]+)-([0-9a-f]+)\.jsonl$/;
@@ -60,10 +61,6 @@ interface PendingWrite {
   reject: (error: unknown) => void;
 }
 
-function storageError(message: string, cause: unknown): TelemetryError {
-  const detail = cause instanceof Error ? `: ${cause.message}` : '';
-  return new TelemetryError('STORAGE', `${message}${detail}`, { cause });
-}
 
 /** fsync a directory so a created/renamed entry is durable. Not supported everywhere: ignored. */
 export async function fsyncDir(dir: string): Promise<void> {

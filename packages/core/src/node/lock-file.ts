@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { TelemetryError } from '../errors.js';
+import { errorCode, storageError } from './storage-error.js';
 
 export interface LockOptions {
   /** A lock older than this is considered abandoned. Default 10 s. */
@@ -43,18 +44,7 @@ export function isPidAlive(pid: number): boolean {
   }
 }
 
-export function errorCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code: unknown = (error as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
-  }
-  return undefined;
-}
 
-function storageError(message: string, cause: unknown): TelemetryError {
-  const detail = cause instanceof Error ? `: ${cause.message}` : '';
-  return new TelemetryError('STORAGE', `${message}${detail}`, { cause });
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -1,0 +1,3 @@
+import type { JsonObject, TelemetryEvent } from '../../packages/core/src/types.js';
+
+export function makeStorageEvent(i: number, tag?: string, extra?: JsonObject): TelemetryEvent;
