@@ -11,7 +11,8 @@
  *                           content {"pid":n,"created":unixMs}; stale when the pid is dead, older
  *                           than 10 s, or unreadable and its mtime > 1 s old.
  *   events.db.corrupt-<ms>  A database that failed to open / quick_check, moved aside.
- *   pending/<pid>-<hex>.jsonl
+ *   pending/<pid>-<hex>.jsonl   (hex = 12 digits of creation ms, a 4-digit per-process
+ *                           counter, 8 random digits: one writer's segments sort by creation)
  *                           Journal segments. Each store instance appends to its own segment
  *                           (one JSON event per line, '\n'-terminated, written + fdatasync'ed
  *                           before append() resolves). Only complete lines count. A process

@@ -32,8 +32,17 @@ export function isSegmentOpenForWriting(path: string): boolean {
   return openForWriting.has(path);
 }
 
+let segmentsCreated = 0;
+
+/**
+ * `<pid>-<hex>.jsonl`, where the hex part starts with the creation time (12 hex digits of ms)
+ * and a per-process counter, so that one process's segments sort in creation order: events
+ * with equal timestamps are then consolidated in the order they were tracked.
+ */
 export function newSegmentName(): string {
-  return `${process.pid}-${randomBytes(4).toString('hex')}.jsonl`;
+  const time = Date.now().toString(16).padStart(12, '0');
+  const counter = (segmentsCreated++ % 0x10000).toString(16).padStart(4, '0');
+  return `${process.pid}-${time}${counter}${randomBytes(4).toString('hex')}.jsonl`;
 }
 
 /** The writer pid encoded in a segment file name, or null when the name is not a segment. */
