@@ -36,6 +36,16 @@ describe('process lifecycle', () => {
     expectValidEvent(events[0]?.event);
   });
 
+  it('an unawaited trackCommand whose write is in flight at process.exit() is not lost', async () => {
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const dir = tempDir();
+      const result = await runNode(CHILD, ['exit-soon', dir]);
+      expect(result.code).toBe(0);
+      const events = await open(dir).events();
+      expect(events.map((s) => s.event.event.data.command)).toEqual(['exit-soon-test']);
+    }
+  });
+
   it('two processes tracking 5,000 events each into one data dir store exactly 10,000', async () => {
     const dir = tempDir();
     const [a, b] = await Promise.all([runNode(CHILD, ['many', dir, '5000', 'a']), runNode(CHILD, ['many', dir, '5000', 'b'])]);

@@ -18,6 +18,12 @@ switch (mode) {
     process.exit(0);
     break;
   }
+  case 'exit-soon': {
+    // Exit while the background append may be in flight: appendSync must cover it.
+    void kit.trackCommand('exit-soon-test');
+    setImmediate(() => setImmediate(() => process.exit(0)));
+    break;
+  }
   case 'many': {
     const [count, tag] = rest;
     const total = Number(count);

@@ -159,13 +159,15 @@ export class JsTelemetryClient implements TelemetryClient {
     }
   }
 
-  /** Runs from the process `exit` handler: whatever is still queued is written synchronously. */
+  /**
+   * Runs from the process `exit` handler (and after a timed-out shutdown): whatever is still
+   * queued is written synchronously, together with any journal write still in flight.
+   */
   private flushOnExit(): void {
-    if (this.queue.length === 0) return;
     const batch = this.queue.splice(0);
     try {
-      const context = this.eventContextSync();
-      this.store.appendSync(this.finalize(batch, context));
+      const events = batch.length === 0 ? [] : this.finalize(batch, this.eventContextSync());
+      this.store.appendSync(events);
     } catch (error) {
       this.lastError = describeError(error);
     }
