@@ -1,0 +1,1 @@
+//! Storage: journal segments + SQLite, the same data dir protocol as packages/core/src/node.
