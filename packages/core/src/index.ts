@@ -3,9 +3,9 @@
  * built-in; Node storage and process adapters live in `@telemetry-kit/core/node`.
  */
 import { TelemetryKitBuilder } from './builder.js';
+import { jsClient } from './js-client.js';
 import { portableRuntime } from './portable-runtime.js';
 import type { Runtime } from './runtime.js';
-import { JsTelemetryClient } from './telemetry-client.js';
 import type { TelemetryClient } from './types.js';
 
 export * from './api.js';
@@ -14,5 +14,5 @@ export { nobleSha256Hex } from './noble-sha256.js';
 
 /** A builder for runtimes without a file system: events are kept in memory. */
 export function telemetryKit(runtime: Runtime = portableRuntime()): TelemetryKitBuilder<TelemetryClient> {
-  return new TelemetryKitBuilder((config) => new JsTelemetryClient(config, runtime));
+  return new TelemetryKitBuilder((config) => jsClient(config, runtime));
 }

@@ -17,7 +17,7 @@ import {
   type TelemetryStats,
   type TrackResult,
 } from '@telemetry-kit/core/node';
-import { JsTelemetryClient, nodeRuntime } from '@telemetry-kit/core/node';
+import { jsClient, nodeRuntime } from '@telemetry-kit/core/node';
 import { selectBackend, type BackendSelection } from './backend.js';
 
 let selection: BackendSelection | null = null;
@@ -32,7 +32,7 @@ function createClient(config: ResolvedConfig): TelemetryClient {
   const chosen = backendSelection();
   if (chosen.error) throw chosen.error;
   if (chosen.native) return new chosen.native.NativeTelemetryClient(config);
-  return new JsTelemetryClient(config, nodeRuntime());
+  return jsClient(config, nodeRuntime());
 }
 
 export class TelemetryKit implements TelemetryClient {

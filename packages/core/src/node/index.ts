@@ -3,7 +3,8 @@
  * files, process exit hooks, and a builder for the JS backend on Node.
  */
 import { TelemetryKitBuilder } from '../builder.js';
-import { JsTelemetryClient } from '../telemetry-client.js';
+import { jsClient } from '../js-client.js';
+import type { TelemetryClient } from '../types.js';
 import { nodeRuntime, type NodeRuntimeOptions } from './node-runtime.js';
 
 export * from '../api.js';
@@ -14,7 +15,7 @@ export { nodeRuntime, resolveDataDir, type NodeRuntimeOptions } from './node-run
 export { onProcessExit } from './exit-hooks.js';
 
 /** The JS backend on Node: durable file storage in the data dir. */
-export function nodeTelemetryKit(options: NodeRuntimeOptions = {}): TelemetryKitBuilder<JsTelemetryClient> {
+export function nodeTelemetryKit(options: NodeRuntimeOptions = {}): TelemetryKitBuilder<TelemetryClient> {
   const runtime = nodeRuntime(options);
-  return new TelemetryKitBuilder((config) => new JsTelemetryClient(config, runtime));
+  return new TelemetryKitBuilder((config) => jsClient(config, runtime));
 }

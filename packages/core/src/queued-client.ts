@@ -1,0 +1,221 @@
+/**
+ * The telemetry API in front of any engine. A track call does only CPU work (validate,
+ * snapshot, queue) and returns; a single background loop hands each batch of drafts to the
+ * engine, which makes them durable before the callers' promises resolve. Tracking never
+ * rejects: failures are recorded, not thrown.
+ */
+import type { ConsentOptions } from './config.js';
+import type { TelemetryEngine } from './engine.js';
+import { TelemetryError, describeError } from './errors.js';
+import { commandDraft, customDraft, featureDraft, type EventDraft } from './event-builder.js';
+import { consentAllows } from './tracking-gate.js';
+import type {
+  BackendName,
+  CommandOptions,
+  ConsentStatus,
+  EventsQuery,
+  EventState,
+  FeatureOptions,
+  ShutdownOptions,
+  StoredEvent,
+  SyncResult,
+  TelemetryClient,
+  TelemetryStats,
+  TrackResult,
+  TrackStatus,
+} from './types.js';
+
+interface QueuedEvent {
+  draft: EventDraft;
+  resolve: (result: TrackResult) => void;
+}
+
+export interface ClientHooks {
+  consent: Required<ConsentOptions>;
+  /** A random v4 UUID; runs inside every track call, so it must be cheap. */
+  uuid(): string;
+  /** Runs `flush` synchronously when the process exits normally; returns the unregister call. */
+  onExit(flush: () => void): () => void;
+}
+
+const EVENT_STATES: readonly EventState[] = ['pending', 'synced', 'dead_letter'];
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 2_000;
+
+function settled(status: TrackStatus): Promise<TrackResult> {
+  return Promise.resolve({ status, eventId: null });
+}
+
+export class QueuedTelemetryClient implements TelemetryClient {
+  private readonly queue: QueuedEvent[] = [];
+  private running: Promise<void> | null = null;
+  private closed = false;
+  /** Set while optOut() runs: nothing may be stored between its drain and its deletion. */
+  private optingOut = false;
+  private unregisterExit: (() => void) | null = null;
+
+  constructor(
+    private readonly engine: TelemetryEngine,
+    private readonly hooks: ClientHooks,
+  ) {}
+
+  get backend(): BackendName {
+    return this.engine.backend;
+  }
+
+  trackCommand(command: string, options?: CommandOptions): Promise<TrackResult> {
+    return this.submit(() => commandDraft(this.draftIdentity(), command, options));
+  }
+
+  trackFeature(feature: string, options?: FeatureOptions): Promise<TrackResult> {
+    return this.submit(() => featureDraft(this.draftIdentity(), feature, options));
+  }
+
+  track(type: string, data?: Record<string, unknown>): Promise<TrackResult> {
+    return this.submit(() => customDraft(this.draftIdentity(), type, data));
+  }
+
+  private draftIdentity(): Pick<EventDraft, 'event_id' | 'timestamp'> {
+    return { event_id: this.hooks.uuid(), timestamp: new Date().toISOString() };
+  }
+
+  private submit(makeDraft: () => EventDraft | null): Promise<TrackResult> {
+    if (this.closed) return settled('shutdown');
+    if (this.engine.envDisabledReason !== null) return settled('disabled');
+    if (this.optingOut) return settled('no_consent');
+    const known = this.engine.knownConsent();
+    if (known !== undefined && !consentAllows(known, this.hooks.consent)) return settled('no_consent');
+    let draft: EventDraft | null;
+    try {
+      draft = makeDraft();
+    } catch {
+      // Drafting is written not to throw; this guards the host program against a bug in it.
+      draft = null;
+    }
+    if (draft === null) return settled('invalid');
+    const event = draft;
+    this.unregisterExit ??= this.hooks.onExit(() => this.flushOnExit());
+    return new Promise((resolve) => {
+      this.queue.push({ draft: event, resolve });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = this.drain().finally(() => {
+      this.running = null;
+      if (this.queue.length > 0) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0);
+      let statuses: TrackStatus[];
+      try {
+        statuses = await this.engine.persist(batch.map((item) => item.draft));
+      } catch {
+        // Engines keep events rather than fail (memory fallback); this is the last guard.
+        statuses = [];
+      }
+      batch.forEach((item, i) => {
+        const status = statuses[i] ?? 'invalid';
+        item.resolve({ status, eventId: status === 'stored' ? item.draft.event_id : null });
+      });
+    }
+  }
+
+  /** Runs from the process `exit` handler and after a timed-out shutdown. */
+  private flushOnExit(): void {
+    const batch = this.queue.splice(0);
+    try {
+      this.engine.persistSync(batch.map((item) => item.draft));
+    } catch {
+      // An exit handler must never turn a clean exit into a crash.
+    }
+  }
+
+  /** Waits until everything tracked so far has reached the engine. */
+  private async idle(): Promise<void> {
+    while (this.running || this.queue.length > 0) {
+      if (!this.running) this.kick();
+      await this.running;
+    }
+  }
+
+  async sync(): Promise<SyncResult> {
+    await this.idle();
+    return this.engine.sync();
+  }
+
+  async stats(): Promise<TelemetryStats> {
+    await this.idle();
+    return this.engine.stats();
+  }
+
+  async events(query: EventsQuery = {}): Promise<StoredEvent[]> {
+    const limit = query.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000) {
+      throw new TelemetryError('INVALID_CONFIG', `invalid query: limit must be an integer from 1 to 1000000, got ${String(limit)}`, { field: 'limit' });
+    }
+    if (query.state !== undefined && !EVENT_STATES.includes(query.state)) {
+      throw new TelemetryError('INVALID_CONFIG', `invalid query: state must be one of ${EVENT_STATES.join(', ')}, got ${String(query.state)}`, { field: 'state' });
+    }
+    await this.idle();
+    return this.engine.events({ limit, ...(query.state === undefined ? {} : { state: query.state }) });
+  }
+
+  consentStatus(): ConsentStatus {
+    return this.engine.consentStatus();
+  }
+
+  async grantConsent(): Promise<void> {
+    await this.engine.setConsent('granted');
+  }
+
+  async denyConsent(): Promise<void> {
+    await this.engine.setConsent('denied');
+  }
+
+  /** Always wins, required or not: records the decision and deletes everything not yet sent. */
+  async optOut(): Promise<void> {
+    this.optingOut = true;
+    try {
+      for (const item of this.queue.splice(0)) item.resolve({ status: 'no_consent', eventId: null });
+      await this.idle();
+      await this.engine.setConsent('opted_out');
+    } finally {
+      this.optingOut = false;
+    }
+  }
+
+  async resetId(): Promise<void> {
+    await this.idle();
+    await this.engine.resetId();
+  }
+
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      throw new TelemetryError('INVALID_CONFIG', `invalid shutdown: timeoutMs must be a non-negative number, got ${String(timeoutMs)}`, { field: 'timeoutMs' });
+    }
+    if (this.closed) return;
+    this.closed = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      (timer as { unref?: () => void }).unref?.();
+    });
+    const work = (async () => {
+      await this.idle();
+      await this.engine.close();
+      return 'done' as const;
+    })().catch((error: unknown) => describeError(error));
+    const outcome = await Promise.race([work, timedOut]);
+    clearTimeout(timer);
+    // Past the bound, whatever is still queued or in flight is written synchronously.
+    if (outcome === 'timeout') this.flushOnExit();
+    this.unregisterExit?.();
+    this.unregisterExit = null;
+  }
+}
