@@ -1,15 +1,12 @@
 /**
  * Backend choice (DESIGN.md §3): `TELEMETRY_KIT_BACKEND=auto|native|js`. `auto` uses the
  * native addon when it loads and otherwise falls back to the pure-TS core, remembering why;
- * `native` fails loudly when the addon cannot load.
+ * `native` fails loudly (at `build()`) when the addon cannot be used.
  */
 import { createRequire } from 'node:module';
-import { TelemetryError, type BackendName, type ResolvedConfig, type TelemetryClient } from '@telemetry-kit/core/node';
-
-/** What the addon package must export for the native backend to be used. */
-export interface NativeBinding {
-  NativeTelemetryClient: new (config: ResolvedConfig) => TelemetryClient;
-}
+import { familySync } from 'detect-libc';
+import { SDK_VERSION, TelemetryError, type BackendName } from '@telemetry-kit/core/node';
+import { isNativeBinding, type NativeBinding } from './native-binding.js';
 
 export type BackendRequest = 'auto' | 'native' | 'js';
 
@@ -35,22 +32,38 @@ function parseRequest(value: string | undefined): BackendRequest | TelemetryErro
   });
 }
 
-/** Loads the addon package, or says in one line why it cannot be used. */
+/** `linux-x64-gnu`, `linux-arm64-musl`, `darwin-arm64`...: the addon build this process needs. */
+export function platformTriple(): string {
+  const libc = process.platform === 'linux' ? `-${familySync() === 'musl' ? 'musl' : 'gnu'}` : process.platform === 'win32' ? '-msvc' : '';
+  return `${process.platform}-${process.arch}${libc}`;
+}
+
+function firstLine(error: unknown): string {
+  return String(error instanceof Error ? error.message : error).split('\n')[0] ?? '';
+}
+
+/** Loads the addon, or says in one line why it cannot be used. */
 function probeNative(): { ok: true; binding: NativeBinding } | { ok: false; reason: string } {
   let binding: unknown;
   try {
     binding = createRequire(import.meta.url)(NATIVE_PACKAGE);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes(NATIVE_PACKAGE)) {
+    if (code === 'MODULE_NOT_FOUND' && firstLine(error).includes(`'${NATIVE_PACKAGE}'`)) {
       return { ok: false, reason: `${NATIVE_PACKAGE} is not installed` };
     }
-    return { ok: false, reason: `${NATIVE_PACKAGE} failed to load: ${String((error as Error).message).split('\n')[0]}` };
+    // The generated loader throws when no binary for this platform loads (none built or
+    // published for it, wrong libc, a dlopen failure): keep its first line, it names the cause.
+    return { ok: false, reason: `no usable ${NATIVE_PACKAGE} binary for ${platformTriple()}: ${firstLine(error)}` };
   }
-  if (binding === null || typeof binding !== 'object' || typeof (binding as Partial<NativeBinding>).NativeTelemetryClient !== 'function') {
-    return { ok: false, reason: `${NATIVE_PACKAGE} does not provide a telemetry client this version can use` };
+  if (!isNativeBinding(binding)) {
+    return { ok: false, reason: `${NATIVE_PACKAGE} does not provide the engine this version needs` };
   }
-  return { ok: true, binding: binding as NativeBinding };
+  const version = binding.version();
+  if (version !== SDK_VERSION) {
+    return { ok: false, reason: `${NATIVE_PACKAGE} is version ${version}, this package needs ${SDK_VERSION}` };
+  }
+  return { ok: true, binding };
 }
 
 export function selectBackend(env: NodeJS.ProcessEnv = process.env): BackendSelection {

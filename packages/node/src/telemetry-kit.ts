@@ -17,8 +17,10 @@ import {
   type TelemetryStats,
   type TrackResult,
 } from '@telemetry-kit/core/node';
-import { jsClient, nodeRuntime } from '@telemetry-kit/core/node';
+import { randomUUID } from 'node:crypto';
+import { QueuedTelemetryClient, jsClient, nodeRuntime, onProcessExit } from '@telemetry-kit/core/node';
 import { selectBackend, type BackendSelection } from './backend.js';
+import { NativeEngine } from './native-engine.js';
 
 let selection: BackendSelection | null = null;
 
@@ -31,7 +33,13 @@ export function backendSelection(): BackendSelection {
 function createClient(config: ResolvedConfig): TelemetryClient {
   const chosen = backendSelection();
   if (chosen.error) throw chosen.error;
-  if (chosen.native) return new chosen.native.NativeTelemetryClient(config);
+  if (chosen.native) {
+    return new QueuedTelemetryClient(new NativeEngine(chosen.native, config), {
+      consent: config.consent,
+      uuid: () => randomUUID(),
+      onExit: onProcessExit,
+    });
+  }
   return jsClient(config, nodeRuntime());
 }
 
