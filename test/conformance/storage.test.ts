@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/env.js';
@@ -53,6 +53,15 @@ describe('storage faults', () => {
     } finally {
       process.off('warning', onWarning);
     }
+  });
+
+  it('a storage failure on a read rejects with TelemetryError STORAGE', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'pending'), 'a file where the journal directory should be');
+    const kit = open(dir);
+    await expect(kit.stats()).rejects.toMatchObject({ name: 'TelemetryError', code: 'STORAGE' });
+    rmSync(join(dir, 'pending'));
+    expect((await kit.stats()).pending).toBe(0);
   });
 
   it('a missing data dir is created', async () => {

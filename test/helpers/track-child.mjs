@@ -34,6 +34,11 @@ switch (mode) {
     process.stdout.write(`stored ${stored}\n`);
     break;
   }
+  case 'dump': {
+    // Everything stored, in storage order: what a backend reads back from a shared data dir.
+    process.stdout.write(`${JSON.stringify({ backend: kit.backend, events: await kit.events({ limit: 100_000 }) })}\n`);
+    break;
+  }
   case 'natural': {
     // No shutdown(): telemetry must not hold the process open.
     await kit.trackCommand('natural-exit');
