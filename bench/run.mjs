@@ -1,7 +1,7 @@
 // `npm run bench`: every backend side by side in one run; prints a table and writes
 // bench/results.json. Each backend runs in its own process, chosen with TELEMETRY_KIT_BACKEND.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,10 +40,19 @@ function cliOverhead(backend) {
   }
 }
 
+/** Median over fresh processes of require('@telemetry-kit/native') + first call, and the binary's size. */
+function addonFigures() {
+  const runs = Array.from({ length: 11 }, () => Number(runNode(join(here, 'fixtures/addon-load.mjs'), {}).stdout));
+  const nativeDir = join(here, '../packages/native');
+  const binary = readdirSync(nativeDir).find((name) => name.endsWith('.node'));
+  return { loadMedianMs: median(runs), binary, binaryBytes: binary ? statSync(join(nativeDir, binary)).size : null };
+}
+
 function measure(backend) {
   try {
     const telemetry = JSON.parse(runNode(join(here, 'telemetry-bench.mjs'), { TELEMETRY_KIT_BACKEND: backend }).stdout);
-    return telemetry.available ? { ...telemetry, cli: cliOverhead(backend) } : telemetry;
+    if (!telemetry.available) return telemetry;
+    return { ...telemetry, cli: cliOverhead(backend), ...(backend === 'native' ? { addon: addonFigures() } : {}) };
   } catch (error) {
     return { available: false, reason: String(error.message).split('\n')[0] };
   }
@@ -58,10 +67,12 @@ const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b !==
 const rows = [
   ['CLI overhead, median added ms', fmt(js.cli?.addedMs, 1), fmt(native.cli?.addedMs, 1), ratio(native.cli?.addedMs, js.cli?.addedMs), '≤ 15 ms'],
   ['  (baseline / with telemetry, ms)', js.cli ? `${fmt(js.cli.baselineMedianMs, 1)} / ${fmt(js.cli.telemetryMedianMs, 1)}` : 'n/a', native.cli ? `${fmt(native.cli.baselineMedianMs, 1)} / ${fmt(native.cli.telemetryMedianMs, 1)}` : 'n/a', '', `${RUNS} runs each`],
-  ['durable events/s (1,000 concurrent)', fmt(js.durableEventsPerSecond), fmt(native.durableEventsPerSecond), ratio(native.durableEventsPerSecond, js.durableEventsPerSecond), '≥ 50,000'],
+  ['durable events/s (1,000 concurrent)', fmt(js.durableEventsPerSecond), fmt(native.durableEventsPerSecond), ratio(native.durableEventsPerSecond, js.durableEventsPerSecond), '≥ 50,000 (native ≥ 3× js)'],
   ['enqueue p50 µs', fmt(js.enqueueMicros?.p50, 1), fmt(native.enqueueMicros?.p50, 1), ratio(native.enqueueMicros?.p50, js.enqueueMicros?.p50), ''],
   ['enqueue p99 µs', fmt(js.enqueueMicros?.p99, 1), fmt(native.enqueueMicros?.p99, 1), ratio(native.enqueueMicros?.p99, js.enqueueMicros?.p99), '≤ 50 µs'],
   ['consolidation events/s', fmt(js.consolidationEventsPerSecond), fmt(native.consolidationEventsPerSecond), ratio(native.consolidationEventsPerSecond, js.consolidationEventsPerSecond), ''],
+  ['addon load, require → first call, ms', '', fmt(native.addon?.loadMedianMs, 2), '', '≤ 5 ms'],
+  ['addon binary, stripped, MB', '', native.addon?.binaryBytes ? fmt(native.addon.binaryBytes / 1e6, 2) : 'n/a', '', '≤ 5 MB'],
 ];
 const header = ['metric', 'js', 'native', 'native/js', 'target'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
