@@ -70,3 +70,18 @@ describe('loading the native backend', () => {
     expect(result).toEqual({ backend: 'native', reason: null, build: 'ok' });
   });
 });
+
+describe.runIf(nativeBuilt())('native errors', () => {
+  it('a panic in a Rust worker thread becomes a rejected promise with a TelemetryError code, not an abort', async () => {
+    const { createRequire } = await import('node:module');
+    const native = createRequire(import.meta.url)('@telemetry-kit/native') as { panicInWorkerForTests(): Promise<void> };
+    const { toTelemetryError } = await import('../packages/node/src/native-engine.js');
+    const error: unknown = await native.panicInWorkerForTests().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(toTelemetryError(error)).toMatchObject({ name: 'TelemetryError', code: 'STORAGE', message: expect.stringContaining('deliberate panic') as unknown });
+    // The process is still here to run this line.
+    expect(process.exitCode ?? 0).toBe(0);
+  });
+});

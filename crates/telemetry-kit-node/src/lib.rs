@@ -243,3 +243,10 @@ impl NativeTelemetryEngine {
         self.engine.take_warnings()
     }
 }
+
+/// Panics on a worker thread. It exists so the test suite can prove that a panic in the native
+/// backend reaches JS as a rejected promise instead of aborting the process.
+#[napi(ts_return_type = "Promise<void>")]
+pub fn panic_in_worker_for_tests() -> AsyncTask<EngineTask<()>> {
+    EngineTask::spawn(|| panic!("deliberate panic"))
+}

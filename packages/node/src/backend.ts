@@ -4,7 +4,6 @@
  * `native` fails loudly (at `build()`) when the addon cannot be used.
  */
 import { createRequire } from 'node:module';
-import { familySync } from 'detect-libc';
 import { SDK_VERSION, TelemetryError, type BackendName } from '@telemetry-kit/core/node';
 import { isNativeBinding, type NativeBinding } from './native-binding.js';
 
@@ -32,8 +31,12 @@ function parseRequest(value: string | undefined): BackendRequest | TelemetryErro
   });
 }
 
+const requireHere = createRequire(import.meta.url);
+
 /** `linux-x64-gnu`, `linux-arm64-musl`, `darwin-arm64`...: the addon build this process needs. */
 export function platformTriple(): string {
+  // Only needed to explain a failure, so detect-libc stays off the startup path.
+  const { familySync } = requireHere('detect-libc') as typeof import('detect-libc');
   const libc = process.platform === 'linux' ? `-${familySync() === 'musl' ? 'musl' : 'gnu'}` : process.platform === 'win32' ? '-msvc' : '';
   return `${process.platform}-${process.arch}${libc}`;
 }
@@ -46,7 +49,7 @@ function firstLine(error: unknown): string {
 function probeNative(): { ok: true; binding: NativeBinding } | { ok: false; reason: string } {
   let binding: unknown;
   try {
-    binding = createRequire(import.meta.url)(NATIVE_PACKAGE);
+    binding = requireHere(NATIVE_PACKAGE);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'MODULE_NOT_FOUND' && firstLine(error).includes(`'${NATIVE_PACKAGE}'`)) {
