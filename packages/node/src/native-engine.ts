@@ -64,6 +64,7 @@ export class NativeEngine implements TelemetryEngine {
   private readonly handle: NativeEngineHandle;
   /** Batches handed to the addon and not yet confirmed: persistSync() hands them over again. */
   private readonly inFlight = new Set<readonly EventDraft[]>();
+  private consent: ConsentStatus | undefined;
 
   constructor(binding: NativeBinding, config: ResolvedConfig) {
     try {
@@ -90,7 +91,10 @@ export class NativeEngine implements TelemetryEngine {
   }
 
   knownConsent(): ConsentStatus | undefined {
-    return (this.handle.knownConsent() ?? undefined) as ConsentStatus | undefined;
+    // Asked on every track call: once the engine has read the decision, it changes only
+    // through setConsent() below, so the napi call is skipped from then on.
+    this.consent ??= (this.handle.knownConsent() ?? undefined) as ConsentStatus | undefined;
+    return this.consent;
   }
 
   async persist(drafts: readonly EventDraft[]): Promise<TrackStatus[]> {
@@ -139,6 +143,7 @@ export class NativeEngine implements TelemetryEngine {
   }
 
   async setConsent(status: Exclude<ConsentStatus, 'unknown'>): Promise<void> {
+    this.consent = status;
     await call(() => this.handle.setConsent(status));
     this.emitWarnings();
   }
