@@ -64,6 +64,19 @@ describe('telemetry-kit CLI', () => {
     expect(new Set(events.map((e) => e.event.user_id)).size).toBe(2);
   });
 
+  it('a reader that closes the pipe early is not an error', async () => {
+    const dir = tempDir();
+    for (let i = 0; i < 3; i += 1) await runNode(CHILD, ['one', dir]);
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [BIN, '--service', 'child-cli', '--data-dir', dir, 'events'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
+  });
+
   it('a missing or invalid service name is a clear error', async () => {
     const missing = await runNode(BIN, ['status'], { env: { TELEMETRY_KIT_SERVICE: undefined } });
     expect(missing.code).toBe(2);

@@ -167,15 +167,18 @@ fn strip_exe(name: &str) -> &str {
     }
 }
 
+/// An environment from literal pairs, for the tests of every module that reads one.
+#[cfg(test)]
+pub(crate) fn env_of(pairs: &[(&str, &str)]) -> Env {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        env_of(pairs)
     }
 
     #[test]

@@ -133,6 +133,11 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  // `telemetry-kit events | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   try {
     await buildProgram().parseAsync([...argv]);
   } catch (error: unknown) {

@@ -190,6 +190,16 @@ pub(crate) fn to_count(value: f64) -> u64 {
 mod tests {
     use super::*;
 
+    /// One schema, two spellings: this keeps the Rust copy equal to the TS `SCHEMA_SQL`.
+    #[test]
+    fn schema_is_the_ts_schema() {
+        let ts = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../packages/core/src/node/sqlite-database.ts"))
+            .expect("packages/core/src/node/sqlite-database.ts is readable");
+        let start = ts.find("export const SCHEMA_SQL = `").expect("TS SCHEMA_SQL exists") + "export const SCHEMA_SQL = `".len();
+        let end = start + ts[start..].find('`').expect("TS SCHEMA_SQL is closed");
+        assert_eq!(&ts[start..end], SCHEMA_SQL);
+    }
+
     #[test]
     fn counters_read_like_js_numbers() {
         let db = open_empty_in_memory().unwrap();
