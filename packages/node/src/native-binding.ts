@@ -16,7 +16,8 @@ export interface NativeEngineConfig {
   consentDefaultGranted: boolean;
   /** The process environment (opt-out variables, CI detection, shell). */
   env: Record<string, string>;
-  homeDir: string | null;
+  /** Absent when unknown: napi reads `undefined`, not `null`, as no value. */
+  homeDir?: string;
   languageVersion: string;
   sdkVersion: string;
 }

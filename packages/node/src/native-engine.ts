@@ -50,11 +50,13 @@ function stringEnv(): Record<string, string> {
   return env;
 }
 
-function safeHomeDir(): string | null {
+/** napi maps an absent option to `undefined`, never `null`. */
+function homeDirOption(): { homeDir?: string } {
   try {
-    return homedir() || null;
+    const home = homedir();
+    return home ? { homeDir: home } : {};
   } catch {
-    return null;
+    return {};
   }
 }
 
@@ -80,7 +82,7 @@ export class NativeEngine implements TelemetryEngine {
         consentRequired: config.consent.required,
         consentDefaultGranted: config.consent.defaultGranted,
         env: stringEnv(),
-        homeDir: safeHomeDir(),
+        ...homeDirOption(),
         languageVersion: process.versions.node,
         sdkVersion: `${SDK_NAME}/${SDK_VERSION}`,
       });
