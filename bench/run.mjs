@@ -22,21 +22,29 @@ function runNode(script, env) {
   return { ms, stdout: child.stdout };
 }
 
-/** Alternates baseline and telemetry runs so that machine noise hits both alike. */
-function cliOverhead(backend) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tk-bench-cli-'));
-  const env = { TELEMETRY_KIT_BACKEND: backend, BENCH_DATA_DIR: dataDir };
+/**
+ * Baseline and every available backend, interleaved run by run, so that the machine's noise
+ * (large on a shared VM) hits all of them alike; medians of each.
+ */
+function cliOverhead(backends) {
+  const dirs = Object.fromEntries(backends.map((backend) => [backend, mkdtempSync(join(tmpdir(), `tk-bench-cli-${backend}-`))]));
+  const envOf = (backend) => ({ TELEMETRY_KIT_BACKEND: backend, BENCH_DATA_DIR: dirs[backend] });
   try {
-    runNode(join(here, 'fixtures/cli-with-telemetry.mjs'), env);
+    for (const backend of backends) runNode(join(here, 'fixtures/cli-with-telemetry.mjs'), envOf(backend));
     const baseline = [];
-    const withTelemetry = [];
+    const withTelemetry = Object.fromEntries(backends.map((backend) => [backend, []]));
     for (let i = 0; i < RUNS; i += 1) {
-      baseline.push(runNode(join(here, 'fixtures/cli-baseline.mjs'), env).ms);
-      withTelemetry.push(runNode(join(here, 'fixtures/cli-with-telemetry.mjs'), env).ms);
+      baseline.push(runNode(join(here, 'fixtures/cli-baseline.mjs'), envOf(backends[0])).ms);
+      for (const backend of backends) withTelemetry[backend].push(runNode(join(here, 'fixtures/cli-with-telemetry.mjs'), envOf(backend)).ms);
     }
-    return { runs: RUNS, baselineMedianMs: median(baseline), telemetryMedianMs: median(withTelemetry), addedMs: median(withTelemetry) - median(baseline) };
+    return Object.fromEntries(
+      backends.map((backend) => [
+        backend,
+        { runs: RUNS, baselineMedianMs: median(baseline), telemetryMedianMs: median(withTelemetry[backend]), addedMs: median(withTelemetry[backend]) - median(baseline) },
+      ]),
+    );
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    for (const dir of Object.values(dirs)) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -52,13 +60,16 @@ function measure(backend) {
   try {
     const telemetry = JSON.parse(runNode(join(here, 'telemetry-bench.mjs'), { TELEMETRY_KIT_BACKEND: backend }).stdout);
     if (!telemetry.available) return telemetry;
-    return { ...telemetry, cli: cliOverhead(backend), ...(backend === 'native' ? { addon: addonFigures() } : {}) };
+    return { ...telemetry, ...(backend === 'native' ? { addon: addonFigures() } : {}) };
   } catch (error) {
     return { available: false, reason: String(error.message).split('\n')[0] };
   }
 }
 
-const results = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, backends: { js: measure('js'), native: measure('native') } };
+const backends = { js: measure('js'), native: measure('native') };
+const cli = cliOverhead(Object.keys(backends).filter((name) => backends[name].available));
+for (const [name, figures] of Object.entries(cli)) backends[name].cli = figures;
+const results = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, backends };
 writeFileSync(join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
 const { js, native } = results.backends;

@@ -13,7 +13,14 @@ function openKit(dir, maxPending = 1_000_000) {
 
 const metadata = { target: 'k8s', region: 'eu-west-1', retries: 2, cached: true };
 
+/** Median of three trials: one trial is easily skewed by a noisy neighbour on a shared VM. */
 async function durableThroughput(dir) {
+  const trials = [];
+  for (let trial = 0; trial < 3; trial += 1) trials.push(await durableTrial(join(dir, String(trial))));
+  return trials.sort((a, b) => a - b)[1];
+}
+
+async function durableTrial(dir) {
   const kit = openKit(dir);
   const rounds = 50;
   const concurrency = 1_000;
