@@ -146,6 +146,14 @@ describe('events', () => {
     expect(Array.isArray(data._dropped)).toBe(true);
   });
 
+  it('metadata never takes a reserved key, even one the call left out', async () => {
+    const kit = track(tempDir());
+    await kit.trackCommand('deploy', { metadata: { subcommand: 'sneaky', exit_code: 9, command: 'other', ['__proto__']: 'kept as data', extra: 1 } });
+    const event = await onlyEvent(kit);
+    expect(event.event.data).toEqual({ command: 'deploy', ['__proto__']: 'kept as data', extra: 1 });
+    expect(Object.keys(event.event.data)).toEqual(['command', '__proto__', 'extra']);
+  });
+
   it('snapshots metadata at call time', async () => {
     const kit = track(tempDir());
     const metadata = { step: 'before' };
