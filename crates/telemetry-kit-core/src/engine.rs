@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use crate::environment::{environment_info, Env};
-use crate::event::{finalize, EventContext};
+use crate::event::{finalized_json, EventContext};
 use crate::gate::{consent_allows, env_disabled_reason, is_debug_mode};
 use crate::ids::{derive_user_id, new_install_id, new_session_id};
 use crate::memory_store::MemoryEventStore;
@@ -183,23 +183,34 @@ impl Engine {
         let Some(context) = state.context.as_ref() else {
             return Ok(vec![TrackStatus::NoConsent; drafts.len()]);
         };
-        let events: Vec<_> = drafts.iter().map(|draft| finalize(draft, context)).collect();
+        let mut bodies = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            bodies.push(finalized_json(draft, context)?);
+        }
         if self.debug {
-            for event in &events {
-                if let Ok(json) = serde_json::to_string(event) {
-                    eprintln!("{json}");
-                }
+            for body in &bodies {
+                eprintln!("{body}");
             }
         }
         let appended = match &mut state.store {
-            Store::File(store) => store.append(&events),
-            Store::Memory(store) => store.append(&events),
+            Store::File(store) => {
+                let mut data = String::with_capacity(bodies.iter().map(|b| b.len() + 1).sum());
+                for body in &bodies {
+                    data.push_str(body);
+                    data.push('\n');
+                }
+                store.append_lines(&data, bodies.len() as u64)
+            }
+            Store::Memory(store) => {
+                store.append(drafts.iter().map(|d| d.event_id.clone()).zip(bodies.iter().cloned()).collect());
+                Ok(())
+            }
         };
         if let Err(error) = appended {
             state.last_error = Some(error.to_string());
             self.fall_back_to_memory(&mut state, &error);
             if let Store::Memory(store) = &mut state.store {
-                store.append(&events)?;
+                store.append(drafts.iter().map(|d| d.event_id.clone()).zip(bodies).collect());
             }
         }
         Ok(vec![TrackStatus::Stored; drafts.len()])

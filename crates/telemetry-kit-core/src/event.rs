@@ -3,6 +3,8 @@
 //! `finalizeEvent` and `EventContext` of `packages/core/src/event-builder.ts`; the draft half
 //! (validation and snapshotting) stays on the JS side, inside the caller's call.
 
+use serde::Serialize;
+
 use crate::privacy::Sanitizer;
 use crate::types::{
     EnvironmentInfo, EventBody, EventDraft, EventMetadata, ServiceInfo, TelemetryEvent,
@@ -46,6 +48,51 @@ pub fn finalize(draft: &EventDraft, ctx: &EventContext) -> TelemetryEvent {
             backend: ctx.backend.clone(),
         },
     }
+}
+
+/// The JSON line of `finalize(draft, ctx)`, written without building the owned event: the
+/// context's strings are borrowed instead of cloned for every event (the hot path of a batch).
+///
+/// # Errors
+/// Only if serialization fails, which plain JSON data cannot make it do.
+pub fn finalized_json(draft: &EventDraft, ctx: &EventContext) -> serde_json::Result<String> {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        category: &'a str,
+        data: &'a crate::types::JsonObject,
+    }
+    #[derive(Serialize)]
+    struct Metadata<'a> {
+        sdk_version: &'a str,
+        backend: &'a str,
+    }
+    // Field order is the schema order of `TelemetryEvent` (a test compares the two).
+    #[derive(Serialize)]
+    struct View<'a> {
+        schema_version: &'a str,
+        event_id: &'a str,
+        timestamp: &'a str,
+        service: &'a ServiceInfo,
+        user_id: &'a str,
+        session_id: &'a str,
+        environment: &'a EnvironmentInfo,
+        event: Body<'a>,
+        metadata: Metadata<'a>,
+    }
+    let data = ctx.sanitizer.sanitize_data(&draft.data);
+    serde_json::to_string(&View {
+        schema_version: SCHEMA_VERSION,
+        event_id: &draft.event_id,
+        timestamp: &draft.timestamp,
+        service: &ctx.service,
+        user_id: &ctx.user_id,
+        session_id: &ctx.session_id,
+        environment: &ctx.environment,
+        event: Body { kind: &draft.kind, category: &draft.category, data: &data },
+        metadata: Metadata { sdk_version: &ctx.sdk_version, backend: &ctx.backend },
+    })
 }
 
 #[cfg(test)]
@@ -144,5 +191,17 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn finalized_json_is_the_finalized_event_serialized() {
+        let ctx = context();
+        let draft: EventDraft = serde_json::from_value(json!({
+            "event_id": "e1", "timestamp": "2026-01-02T03:04:05.678Z", "type": "command_execution",
+            "category": "usage", "data": { "command": "deploy", "token": "x", "path": "/home/alice/p" }
+        }))
+        .unwrap();
+        let owned = serde_json::to_string(&finalize(&draft, &ctx)).unwrap();
+        assert_eq!(finalized_json(&draft, &ctx).unwrap(), owned);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::types::{EventCounts, EventState, StoredEvent, TelemetryEvent};
+use crate::types::{EventCounts, EventState, StoredEvent};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -27,16 +27,15 @@ impl MemoryEventStore {
         MemoryEventStore { rows: Vec::new(), meta: HashMap::new(), dropped: 0, max_pending_events, retention_days }
     }
 
-    pub fn append(&mut self, events: &[TelemetryEvent]) -> crate::Result<()> {
-        for event in events {
-            if self.rows.iter().any(|row| row.event_id == event.event_id) {
+    /// `events`: `(event_id, JSON body)` pairs; an id already stored is skipped.
+    pub fn append(&mut self, events: Vec<(String, String)>) {
+        for (event_id, body) in events {
+            if self.rows.iter().any(|row| row.event_id == event_id) {
                 continue;
             }
-            let body = serde_json::to_string(event)?;
-            self.rows.push(Row { event_id: event.event_id.clone(), state: EventState::Pending, body, synced_at_ms: None });
+            self.rows.push(Row { event_id, state: EventState::Pending, body, synced_at_ms: None });
         }
         self.enforce_limits(now_ms());
-        Ok(())
     }
 
     fn enforce_limits(&mut self, now_ms: i64) {

@@ -101,8 +101,20 @@ impl FileEventStore {
             data.push_str(&serde_json::to_string(event)?);
             data.push('\n');
         }
+        self.append_lines(&data, events.len() as u64)
+    }
+
+    /// As `append`, for events already serialized: `data` is `lines` JSON lines, each ending in
+    /// `\n` (the caller builds them without cloning every event).
+    ///
+    /// # Errors
+    /// `Error::Io` naming the segment when it cannot be created or written.
+    pub fn append_lines(&self, data: &str, lines: u64) -> Result<()> {
+        if lines == 0 {
+            return Ok(());
+        }
         self.writer.append(data.as_bytes())?;
-        self.after_lines_written(events.len() as u64);
+        self.after_lines_written(lines);
         Ok(())
     }
 
