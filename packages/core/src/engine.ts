@@ -9,7 +9,6 @@ import type {
   ConsentStatus,
   EventState,
   StoredEvent,
-  SyncResult,
   TelemetryStats,
   TrackStatus,
 } from './types.js';
@@ -36,7 +35,6 @@ export interface TelemetryEngine {
   /** Records a decision; `opted_out` also deletes every pending event. */
   setConsent(status: Exclude<ConsentStatus, 'unknown'>): Promise<void>;
   resetId(): Promise<void>;
-  sync(): Promise<SyncResult>;
   /** Makes everything durable and releases files; the engine may be used again afterwards. */
   close(): Promise<void>;
 }

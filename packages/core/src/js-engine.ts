@@ -18,7 +18,6 @@ import type {
   ConsentRecord,
   ConsentStatus,
   StoredEvent,
-  SyncResult,
   TelemetryEvent,
   TelemetryStats,
   TrackStatus,
@@ -188,12 +187,6 @@ export class JsEngine implements TelemetryEngine {
   private async readyStore(): Promise<EventStore> {
     if (this.envDisabledReason === null) await this.eventContext();
     return this.store;
-  }
-
-  async sync(): Promise<SyncResult> {
-    // The transport of DESIGN.md §7 is not part of this backend yet: nothing leaves the machine.
-    const counts = await (await this.readyStore()).counts();
-    return { accepted: 0, rejected: 0, duplicates: 0, remaining: counts.pending };
   }
 
   async stats(): Promise<TelemetryStats> {

@@ -144,8 +144,9 @@ export class QueuedTelemetryClient implements TelemetryClient {
   }
 
   async sync(): Promise<SyncResult> {
-    await this.idle();
-    return this.engine.sync();
+    // The transport of DESIGN.md §7 is not part of either backend yet: nothing leaves the machine.
+    const stats = await this.stats();
+    return { accepted: 0, rejected: 0, duplicates: 0, remaining: stats.pending };
   }
 
   async stats(): Promise<TelemetryStats> {

@@ -15,7 +15,6 @@ import {
   type EventState,
   type ResolvedConfig,
   type StoredEvent,
-  type SyncResult,
   type TelemetryEngine,
   type TelemetryErrorCode,
   type TelemetryEvent,
@@ -152,12 +151,6 @@ export class NativeEngine implements TelemetryEngine {
 
   async resetId(): Promise<void> {
     await call(() => this.handle.resetId());
-  }
-
-  async sync(): Promise<SyncResult> {
-    // The transport of DESIGN.md §7 is not part of either backend yet: nothing leaves the machine.
-    const stats = await this.stats();
-    return { accepted: 0, rejected: 0, duplicates: 0, remaining: stats.pending };
   }
 
   async close(): Promise<void> {
