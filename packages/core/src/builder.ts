@@ -50,6 +50,18 @@ export class TelemetryKitBuilder<T> {
     return this;
   }
 
+  /** Compress sync requests with gzip. Defaults to false. */
+  syncGzip(enabled: boolean): this {
+    this.options.syncGzip = enabled;
+    return this;
+  }
+
+  /** Milliseconds each sync request may take. Defaults to 10,000. */
+  syncTimeout(ms: number): this {
+    this.options.syncTimeoutMs = ms;
+    return this;
+  }
+
   /** Pending events kept at most; beyond it the oldest are dropped and counted. Defaults to 10,000. */
   maxPendingEvents(count: number): this {
     this.options.maxPendingEvents = count;

@@ -38,6 +38,8 @@ export interface TelemetryOptions {
   autoSync?: boolean;
   syncIntervalMs?: number;
   batchSize?: number;
+  syncGzip?: boolean;
+  syncTimeoutMs?: number;
   maxPendingEvents?: number;
   retentionDays?: number;
   privacy?: PrivacyOptions;
@@ -62,6 +64,10 @@ export interface ResolvedConfig {
   autoSync: boolean;
   syncIntervalMs: number;
   batchSize: number;
+  /** Compress sync request bodies with gzip (the signature covers the uncompressed body). */
+  syncGzip: boolean;
+  /** Bound on each sync request. */
+  syncTimeoutMs: number;
   maxPendingEvents: number;
   retentionDays: number;
   privacy: Required<PrivacyOptions>;
@@ -162,6 +168,8 @@ export function resolveConfig(options: TelemetryOptions): ResolvedConfig {
     autoSync,
     syncIntervalMs: integerInRange('syncInterval', options.syncIntervalMs ?? 60_000, 1_000, 86_400_000),
     batchSize: integerInRange('batchSize', options.batchSize ?? 100, 1, 1_000),
+    syncGzip: optionalBoolean('syncGzip', options.syncGzip, false),
+    syncTimeoutMs: integerInRange('syncTimeout', options.syncTimeoutMs ?? 10_000, 100, 600_000),
     maxPendingEvents: integerInRange('maxPendingEvents', options.maxPendingEvents ?? 10_000, 1, 1_000_000),
     retentionDays: integerInRange('retentionDays', options.retentionDays ?? 7, 0, 3_650),
     privacy: {

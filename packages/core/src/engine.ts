@@ -13,6 +13,7 @@ import type {
   TrackStatus,
 } from './types.js';
 import type { EventDraft } from './event-builder.js';
+import type { SyncOutcome, SyncPassOptions } from './sync/outcome.js';
 
 export interface EngineQuery {
   limit: number;
@@ -35,6 +36,17 @@ export interface TelemetryEngine {
   /** Records a decision; `opted_out` also deletes every pending event. */
   setConsent(status: Exclude<ConsentStatus, 'unknown'>): Promise<void>;
   resetId(): Promise<void>;
+  /**
+   * One sync pass (docs/PROTOCOL.md, "Client behaviour"): sends pending events in signed batches
+   * and records the outcome. Only called when credentials are configured and tracking is allowed.
+   */
+  sync(options: SyncPassOptions): Promise<SyncOutcome>;
+  /**
+   * The same pass for auto-sync, run so that it does not keep the process alive (the native
+   * engine runs it on a Rust thread); the promise may never settle if the process exits first.
+   * Engines whose `sync` already holds nothing open (the JS engine's sockets are unref'd) omit it.
+   */
+  syncInBackground?(options: SyncPassOptions): Promise<SyncOutcome>;
   /** Makes everything durable and releases files; the engine may be used again afterwards. */
   close(): Promise<void>;
 }

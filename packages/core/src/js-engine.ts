@@ -17,12 +17,16 @@ import type {
   BackendName,
   ConsentRecord,
   ConsentStatus,
+  LastError,
   StoredEvent,
   TelemetryEvent,
   TelemetryStats,
   TrackStatus,
 } from './types.js';
 import { SDK_NAME, SDK_VERSION } from './version.js';
+import { parseLastError } from './sync/last-error.js';
+import type { SyncOutcome, SyncPassOptions } from './sync/outcome.js';
+import { runSyncPass } from './sync/sync-pass.js';
 
 let processSessionId: string | null = null;
 
@@ -39,7 +43,8 @@ export class JsEngine implements TelemetryEngine {
   private readonly waiting = new Set<readonly EventDraft[]>();
   private readonly debug: boolean;
   private readonly warned = new Set<string>();
-  private lastError: string | null = null;
+  /** A storage failure of this process (the data dir fell back to memory). */
+  private lastError: LastError | null = null;
 
   constructor(
     private readonly config: ResolvedConfig,
@@ -78,7 +83,7 @@ export class JsEngine implements TelemetryEngine {
     try {
       await this.store.append(events);
     } catch (error) {
-      this.lastError = describeError(error);
+      this.lastError = { code: 'STORAGE', message: describeError(error), at: new Date().toISOString() };
       this.fallBackToMemory(error);
       await this.store.append(events);
     }
@@ -197,7 +202,8 @@ export class JsEngine implements TelemetryEngine {
     return {
       ...counts,
       lastSync,
-      lastError: lastError ?? this.lastError,
+      lastError: parseLastError(lastError) ?? this.lastError,
+      autoSync: 'off',
       backend: this.backend,
       storage: store.kind,
       dataDir: store.location,
@@ -205,6 +211,29 @@ export class JsEngine implements TelemetryEngine {
       trackingEnabled: this.envDisabledReason === null && !consentBlocks,
       disabledReason: this.envDisabledReason ?? (consentBlocks ? `consent ${consent}` : null),
     };
+  }
+
+  async sync(options: SyncPassOptions): Promise<SyncOutcome> {
+    const store = await this.readyStore();
+    const credentials = this.config.sync;
+    if (credentials === null || this.envDisabledReason !== null || !this.allowsTracking()) {
+      return { accepted: 0, rejected: 0, duplicates: 0, batches: 0, remaining: (await store.counts()).pending, error: null };
+    }
+    return runSyncPass(
+      store,
+      {
+        credentials,
+        batchSize: this.config.batchSize,
+        requestTimeoutMs: this.config.syncTimeoutMs,
+        gzip: this.config.syncGzip ? this.runtime.gzip : null,
+        sdkVersion: `${SDK_NAME}/${SDK_VERSION} (${this.backend})`,
+        transport: this.runtime.httpTransport,
+        hmac: this.runtime.hmacSha256Hex,
+        uuid: () => this.runtime.uuid(),
+        now: () => Date.now(),
+      },
+      options,
+    );
   }
 
   async events(query: EngineQuery): Promise<StoredEvent[]> {

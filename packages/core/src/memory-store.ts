@@ -3,7 +3,7 @@
  * data dir cannot be written. Same semantics as the file store, nothing survives the process.
  */
 import { newInstallId, type RandomBytes } from './ids.js';
-import type { ConsentStore, EventCounts, EventStore, EventStoreLimits, IdentityStore, ListQuery, MetaKey } from './storage.js';
+import type { ConsentStore, EventCounts, EventStore, EventStoreLimits, IdentityStore, ListQuery, MetaKey, PendingEvent } from './storage.js';
 import type { ConsentRecord, EventState, StoredEvent, TelemetryEvent } from './types.js';
 
 interface Row {
@@ -61,8 +61,11 @@ export class MemoryEventStore implements EventStore {
     return { pending: count('pending'), synced: count('synced'), deadLettered: count('dead_letter'), dropped: this.dropped, corrupt: 0 };
   }
 
-  async pendingBatch(limit: number): Promise<TelemetryEvent[]> {
-    return this.rows.filter((row) => row.state === 'pending').slice(0, limit).map((row) => row.event);
+  async pendingBatch(limit: number): Promise<PendingEvent[]> {
+    return this.rows
+      .filter((row) => row.state === 'pending')
+      .slice(0, limit)
+      .map((row) => ({ eventId: row.event.event_id, body: JSON.stringify(row.event) }));
   }
 
   async markSynced(eventIds: readonly string[], syncedAt: Date): Promise<void> {

@@ -3,7 +3,8 @@
  * memory. Nothing here may import a Node built-in (a test bundles this tree for `neutral`).
  */
 import { uuidV4 } from './ids.js';
-import { nobleSha256Hex } from './noble-sha256.js';
+import { nobleHmacSha256Hex, nobleSha256Hex } from './noble-sha256.js';
+import { compressionStreamGzip, fetchTransport } from './sync/transport.js';
 import { MemoryConsentStore, MemoryEventStore, MemoryIdentityStore } from './memory-store.js';
 import type { EnvVars, PlatformInfo, Runtime } from './runtime.js';
 
@@ -49,6 +50,10 @@ export function portableRuntime(options: PortableRuntimeOptions = {}): Runtime {
       return crypto.randomUUID ? crypto.randomUUID() : uuidV4((n) => crypto.getRandomValues(new Uint8Array(n)));
     },
     sha256Hex: nobleSha256Hex,
+    hmacSha256Hex: nobleHmacSha256Hex,
+    httpTransport: fetchTransport(),
+    gzip: compressionStreamGzip(),
+    random: () => Math.random(),
     warn: log,
     debugLog: log,
     openStores(config) {

@@ -4,11 +4,13 @@
  * engine, which makes them durable before the callers' promises resolve. Tracking never
  * rejects: failures are recorded, not thrown.
  */
-import type { ConsentOptions } from './config.js';
+import type { ConsentOptions, ResolvedConfig } from './config.js';
 import type { TelemetryEngine } from './engine.js';
 import { TelemetryError, describeError } from './errors.js';
 import { commandDraft, customDraft, featureDraft, type EventDraft } from './event-builder.js';
 import { consentAllows } from './tracking-gate.js';
+import type { SyncOutcome } from './sync/outcome.js';
+import { SyncScheduler } from './sync/sync-scheduler.js';
 import type {
   BackendName,
   CommandOptions,
@@ -18,6 +20,7 @@ import type {
   FeatureOptions,
   ShutdownOptions,
   StoredEvent,
+  SyncOptions,
   SyncResult,
   TelemetryClient,
   TelemetryStats,
@@ -32,6 +35,15 @@ interface QueuedEvent {
 
 export interface ClientHooks {
   consent: Required<ConsentOptions>;
+  sync: {
+    /** Credentials are configured. */
+    enabled: boolean;
+    /** Background passes on a timer, and a final pass in shutdown(). */
+    auto: boolean;
+    intervalMs: number;
+  };
+  /** Uniform in [0, 1): backoff jitter. */
+  random(): number;
   /** A random v4 UUID; runs inside every track call, so it must be cheap. */
   uuid(): string;
   /** Runs `flush` synchronously when the process exits normally; returns the unregister call. */
@@ -40,6 +52,24 @@ export interface ClientHooks {
 
 const EVENT_STATES: readonly EventState[] = ['pending', 'synced', 'dead_letter'];
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 2_000;
+/** The first automatic pass comes this long after the first event (or one interval, if shorter). */
+const FIRST_SYNC_DELAY_MS = 5_000;
+
+/** The hooks of a client for `config`, with the runtime's uuid, exit hook and randomness. */
+export function clientHooks(config: ResolvedConfig, runtime: Pick<ClientHooks, 'uuid' | 'onExit' | 'random'>): ClientHooks {
+  return {
+    consent: config.consent,
+    sync: { enabled: config.sync !== null, auto: config.autoSync, intervalMs: config.syncIntervalMs },
+    uuid: runtime.uuid,
+    onExit: runtime.onExit,
+    random: runtime.random,
+  };
+}
+
+function toResult(outcome: SyncOutcome): SyncResult {
+  const { accepted, rejected, duplicates, remaining, error } = outcome;
+  return { accepted, rejected, duplicates, remaining, error };
+}
 
 function settled(status: TrackStatus): Promise<TrackResult> {
   return Promise.resolve({ status, eventId: null });
@@ -52,11 +82,24 @@ export class QueuedTelemetryClient implements TelemetryClient {
   /** Set while optOut() runs: nothing may be stored between its drain and its deletion. */
   private optingOut = false;
   private unregisterExit: (() => void) | null = null;
+  private readonly scheduler: SyncScheduler;
 
   constructor(
     private readonly engine: TelemetryEngine,
     private readonly hooks: ClientHooks,
-  ) {}
+  ) {
+    const { sync } = hooks;
+    this.scheduler = new SyncScheduler({
+      auto: sync.enabled && sync.auto && engine.envDisabledReason === null,
+      intervalMs: sync.intervalMs,
+      firstDelayMs: Math.min(FIRST_SYNC_DELAY_MS, sync.intervalMs),
+      random: () => hooks.random(),
+      now: () => Date.now(),
+      runPass: (options, background) =>
+        background && engine.syncInBackground ? engine.syncInBackground(options) : engine.sync(options),
+      pending: async () => (await engine.stats()).pending,
+    });
+  }
 
   get backend(): BackendName {
     return this.engine.backend;
@@ -94,6 +137,7 @@ export class QueuedTelemetryClient implements TelemetryClient {
     if (draft === null) return settled('invalid');
     const event = draft;
     this.unregisterExit ??= this.hooks.onExit(() => this.flushOnExit());
+    this.scheduler.noteActivity();
     return new Promise((resolve) => {
       this.queue.push({ draft: event, resolve });
       this.kick();
@@ -143,15 +187,34 @@ export class QueuedTelemetryClient implements TelemetryClient {
     }
   }
 
-  async sync(): Promise<SyncResult> {
-    // The transport of DESIGN.md §7 is not part of either backend yet: nothing leaves the machine.
-    const stats = await this.stats();
-    return { accepted: 0, rejected: 0, duplicates: 0, remaining: stats.pending };
+  /**
+   * Sends pending events now (after everything tracked so far is stored). Network and server
+   * failures resolve with `error` set and the events kept; only a missing configuration throws.
+   */
+  async sync(options: SyncOptions = {}): Promise<SyncResult> {
+    if (!this.hooks.sync.enabled) {
+      throw new TelemetryError('INVALID_CONFIG', 'sync() needs withSyncCredentials({ endpoint, orgId, appId, token, secret })', { field: 'sync' });
+    }
+    const { maxBatches, timeoutMs } = options;
+    if (maxBatches !== undefined && !(Number.isInteger(maxBatches) && maxBatches >= 1)) {
+      throw new TelemetryError('INVALID_CONFIG', `invalid sync: maxBatches must be a positive integer, got ${String(maxBatches)}`, { field: 'maxBatches' });
+    }
+    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+      throw new TelemetryError('INVALID_CONFIG', `invalid sync: timeoutMs must be a positive number, got ${String(timeoutMs)}`, { field: 'timeoutMs' });
+    }
+    await this.idle();
+    const outcome = await this.scheduler.sync({
+      ...(maxBatches === undefined ? {} : { maxBatches }),
+      ...(timeoutMs === undefined ? {} : { deadlineMs: Date.now() + timeoutMs }),
+    });
+    return toResult(outcome);
   }
 
   async stats(): Promise<TelemetryStats> {
     await this.idle();
-    return this.engine.stats();
+    const stats = await this.engine.stats();
+    stats.autoSync = this.scheduler.autoState;
+    return stats;
   }
 
   async events(query: EventsQuery = {}): Promise<StoredEvent[]> {
@@ -207,8 +270,12 @@ export class QueuedTelemetryClient implements TelemetryClient {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
       (timer as { unref?: () => void }).unref?.();
     });
+    const deadlineMs = Date.now() + timeoutMs;
     const work = (async () => {
       await this.idle();
+      this.scheduler.close();
+      // The final pass waits for a background pass in flight instead of racing it.
+      if (this.scheduler.autoState === 'on') await this.scheduler.sync({ deadlineMs }).catch(() => undefined);
       await this.engine.close();
       return 'done' as const;
     })().catch((error: unknown) => describeError(error));

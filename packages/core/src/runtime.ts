@@ -5,6 +5,8 @@
 import type { ResolvedConfig } from './config.js';
 import type { Sha256Hex } from './sha256.js';
 import type { Stores } from './storage.js';
+import type { HmacSha256Hex } from './sync/protocol.js';
+import type { Gzip, HttpTransport } from './sync/transport.js';
 
 export type EnvVars = Readonly<Record<string, string | undefined>>;
 
@@ -26,6 +28,14 @@ export interface Runtime {
   /** A random RFC 4122 v4 UUID (event ids); on the track call's path, so it must be cheap. */
   uuid(): string;
   sha256Hex: Sha256Hex;
+  /** Signs sync requests. */
+  hmacSha256Hex: HmacSha256Hex;
+  /** Sends sync requests; must not keep the process alive while a request is in flight. */
+  httpTransport: HttpTransport;
+  /** Compresses sync bodies when `syncGzip` is on; null where the runtime has no gzip. */
+  gzip: Gzip | null;
+  /** Uniform in [0, 1): backoff jitter. */
+  random(): number;
   /** A warning for the host program's operator (printed once per cause by the caller). */
   warn(message: string): void;
   /** One line of `TELEMETRY_KIT_DEBUG` output. */

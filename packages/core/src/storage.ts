@@ -15,6 +15,12 @@ export interface EventCounts {
   corrupt: number;
 }
 
+/** A pending event as stored: its JSON is sent verbatim, never re-serialized. */
+export interface PendingEvent {
+  eventId: string;
+  body: string;
+}
+
 export interface EventStoreLimits {
   maxPendingEvents: number;
   retentionDays: number;
@@ -42,7 +48,7 @@ export interface EventStore {
   list(query: ListQuery): Promise<StoredEvent[]>;
   counts(): Promise<EventCounts>;
   /** The oldest pending events, at most `limit`, oldest first. */
-  pendingBatch(limit: number): Promise<TelemetryEvent[]>;
+  pendingBatch(limit: number): Promise<PendingEvent[]>;
   markSynced(eventIds: readonly string[], syncedAt: Date): Promise<void>;
   markDeadLettered(eventIds: readonly string[], reason: string): Promise<void>;
   /** Deletes every pending event (opt-out); returns how many. */

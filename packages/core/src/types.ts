@@ -1,4 +1,5 @@
 /** Event schema v1 (DESIGN.md §4) and the shapes the public API returns. */
+import type { SyncError } from './sync/outcome.js';
 
 export type JsonPrimitive = string | number | boolean | null;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
@@ -94,7 +95,18 @@ export interface SyncResult {
   accepted: number;
   rejected: number;
   duplicates: number;
+  /** Pending events left. */
   remaining: number;
+  /** Why the sync stopped early (events are kept), or null. */
+  error: SyncError | null;
+}
+
+/** The last sync (or storage) error, as kept in the data dir. */
+export interface LastError {
+  code: string;
+  message: string;
+  /** ISO-8601 time it happened, when known. */
+  at: string | null;
 }
 
 export interface TelemetryStats {
@@ -106,7 +118,9 @@ export interface TelemetryStats {
   /** Journal lines that could not be read back (torn or corrupt) and were skipped. */
   corrupt: number;
   lastSync: string | null;
-  lastError: string | null;
+  lastError: LastError | null;
+  /** `off` without credentials or with autoSync(false); `stopped` after the server refused the credentials. */
+  autoSync: 'off' | 'on' | 'stopped';
   backend: BackendName;
   storage: 'file' | 'memory';
   dataDir: string | null;
@@ -114,6 +128,13 @@ export interface TelemetryStats {
   trackingEnabled: boolean;
   /** Why tracking is off (`DO_NOT_TRACK`, consent, ...), or null when it is on. */
   disabledReason: string | null;
+}
+
+export interface SyncOptions {
+  /** Stop after this many requests were answered (progress for large backlogs). */
+  maxBatches?: number;
+  /** Bound on the whole call. */
+  timeoutMs?: number;
 }
 
 export interface ShutdownOptions {
@@ -127,7 +148,7 @@ export interface TelemetryClient {
   trackCommand(command: string, options?: CommandOptions): Promise<TrackResult>;
   trackFeature(feature: string, options?: FeatureOptions): Promise<TrackResult>;
   track(type: string, data?: Record<string, unknown>): Promise<TrackResult>;
-  sync(): Promise<SyncResult>;
+  sync(options?: SyncOptions): Promise<SyncResult>;
   stats(): Promise<TelemetryStats>;
   events(query?: EventsQuery): Promise<StoredEvent[]>;
   grantConsent(): Promise<void>;

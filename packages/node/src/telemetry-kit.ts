@@ -12,13 +12,14 @@ import {
   type ResolvedConfig,
   type ShutdownOptions,
   type StoredEvent,
+  type SyncOptions,
   type SyncResult,
   type TelemetryClient,
   type TelemetryStats,
   type TrackResult,
 } from '@telemetry-kit/core/node';
 import { randomUUID } from 'node:crypto';
-import { QueuedTelemetryClient, jsClient, nodeRuntime, onProcessExit } from '@telemetry-kit/core/node';
+import { QueuedTelemetryClient, clientHooks, jsClient, nodeRuntime, onProcessExit } from '@telemetry-kit/core/node';
 import { selectBackend, type BackendSelection } from './backend.js';
 import { NativeEngine } from './native-engine.js';
 
@@ -34,11 +35,10 @@ function createClient(config: ResolvedConfig): TelemetryClient {
   const chosen = backendSelection();
   if (chosen.error) throw chosen.error;
   if (chosen.native) {
-    return new QueuedTelemetryClient(new NativeEngine(chosen.native, config), {
-      consent: config.consent,
-      uuid: () => randomUUID(),
-      onExit: onProcessExit,
-    });
+    return new QueuedTelemetryClient(
+      new NativeEngine(chosen.native, config),
+      clientHooks(config, { uuid: () => randomUUID(), onExit: onProcessExit, random: () => Math.random() }),
+    );
   }
   return jsClient(config, nodeRuntime());
 }
@@ -67,8 +67,8 @@ export class TelemetryKit implements TelemetryClient {
     return this.client.track(type, data);
   }
 
-  sync(): Promise<SyncResult> {
-    return this.client.sync();
+  sync(options?: SyncOptions): Promise<SyncResult> {
+    return this.client.sync(options);
   }
 
   stats(): Promise<TelemetryStats> {

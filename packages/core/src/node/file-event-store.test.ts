@@ -88,7 +88,7 @@ describe('FileEventStore basics', () => {
     await store.markSynced([batch[0]?.event_id ?? '', batch[1]?.event_id ?? ''], new Date());
     expect((await store.list({ limit: 10, state: 'synced' })).map((s) => s.event)).toEqual(batch.slice(0, 2));
     expect(await store.list({ limit: 1, state: 'pending' })).toEqual([{ state: 'pending', event: batch[9] }]);
-    expect(await store.pendingBatch(3)).toEqual(batch.slice(2, 5));
+    expect(await store.pendingBatch(3)).toEqual(batch.slice(2, 5).map((e) => ({ eventId: e.event_id, body: JSON.stringify(e) })));
   });
 
   it('stores events sorted by timestamp and dedupes by event_id', async () => {
@@ -273,7 +273,7 @@ describe('limits and mutations', () => {
     const store = open({ maxPendingEvents: 100, retentionDays: 0 });
     const batch = events(5);
     await store.append(batch);
-    const ids = (await store.pendingBatch(3)).map((e) => e.event_id);
+    const ids = (await store.pendingBatch(3)).map((e) => e.eventId);
     await store.markSynced(ids, new Date());
     expect(await store.counts()).toMatchObject({ pending: 2, synced: 0 });
     expect((await store.list({ limit: 10 })).map((s) => s.event)).toEqual(batch.slice(3));

@@ -52,7 +52,7 @@
  *    markDeadLettered sets state 'dead_letter' + error on pending rows only.
  */
 import { join, resolve } from 'node:path';
-import type { EventCounts, EventStore, EventStoreLimits, ListQuery, MetaKey } from '../storage.js';
+import type { EventCounts, EventStore, EventStoreLimits, ListQuery, MetaKey, PendingEvent } from '../storage.js';
 import type { EventState, StoredEvent, TelemetryEvent } from '../types.js';
 // Type-only: consolidation.js (and through it sql.js and the lock) is loaded on first use, below.
 import type { Consolidator, Operation } from './consolidation.js';
@@ -230,17 +230,17 @@ export class FileEventStore implements EventStore {
     });
   }
 
-  pendingBatch(limit: number): Promise<TelemetryEvent[]> {
+  pendingBatch(limit: number): Promise<PendingEvent[]> {
     const n = Math.floor(limit);
     return this.withDb((db, { queryAll }) => {
       if (!(n > 0)) return { result: [], changed: false };
-      const result: TelemetryEvent[] = [];
-      for (const [body] of queryAll(
+      const result: PendingEvent[] = [];
+      for (const [eventId, body] of queryAll(
         db,
-        "SELECT body FROM events WHERE state = 'pending' ORDER BY seq ASC LIMIT ?",
+        "SELECT event_id, body FROM events WHERE state = 'pending' ORDER BY seq ASC LIMIT ?",
         [n],
       )) {
-        if (typeof body === 'string') result.push(JSON.parse(body) as TelemetryEvent);
+        if (typeof eventId === 'string' && typeof body === 'string') result.push({ eventId, body });
       }
       return { result, changed: false };
     });

@@ -1,5 +1,6 @@
 /** The Node implementation of the core's runtime capabilities. */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { nodeHttpTransport } from './http-transport.js';
 import { homedir, release } from 'node:os';
 import { basename } from 'node:path';
 import type { ResolvedConfig } from '../config.js';
@@ -32,6 +33,12 @@ function safeHomeDir(): string | null {
   }
 }
 
+/** node:zlib loads on first use: sync is never on the start-up path. */
+async function gzipAsync(data: Uint8Array): Promise<Uint8Array> {
+  const { gzip } = await import('node:zlib');
+  return new Promise((resolve, reject) => gzip(data, (error, result) => (error ? reject(error) : resolve(result))));
+}
+
 export interface NodeRuntimeOptions {
   env?: EnvVars;
 }
@@ -58,6 +65,10 @@ export function nodeRuntime(options: NodeRuntimeOptions = {}): Runtime {
     },
     uuid: () => randomUUID(),
     sha256Hex: (text) => createHash('sha256').update(text).digest('hex'),
+    hmacSha256Hex: (key, message) => createHmac('sha256', key).update(message).digest('hex'),
+    httpTransport: nodeHttpTransport,
+    gzip: async (data) => gzipAsync(data),
+    random: () => Math.random(),
     warn(message: string): void {
       process.emitWarning(message, { code: 'TELEMETRY_KIT' });
     },
