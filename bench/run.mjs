@@ -60,7 +60,8 @@ function measure(backend) {
   try {
     const telemetry = JSON.parse(runNode(join(here, 'telemetry-bench.mjs'), { TELEMETRY_KIT_BACKEND: backend }).stdout);
     if (!telemetry.available) return telemetry;
-    return { ...telemetry, ...(backend === 'native' ? { addon: addonFigures() } : {}) };
+    const sync = JSON.parse(runNode(join(here, 'sync-bench.mjs'), { TELEMETRY_KIT_BACKEND: backend }).stdout);
+    return { ...telemetry, sync, ...(backend === 'native' ? { addon: addonFigures() } : {}) };
   } catch (error) {
     return { available: false, reason: String(error.message).split('\n')[0] };
   }
@@ -82,6 +83,9 @@ const rows = [
   ['enqueue p50 µs', fmt(js.enqueueMicros?.p50, 1), fmt(native.enqueueMicros?.p50, 1), ratio(native.enqueueMicros?.p50, js.enqueueMicros?.p50), ''],
   ['enqueue p99 µs', fmt(js.enqueueMicros?.p99, 1), fmt(native.enqueueMicros?.p99, 1), ratio(native.enqueueMicros?.p99, js.enqueueMicros?.p99), '≤ 50 µs'],
   ['consolidation events/s', fmt(js.consolidationEventsPerSecond), fmt(native.consolidationEventsPerSecond), ratio(native.consolidationEventsPerSecond, js.consolidationEventsPerSecond), ''],
+  ['sync: ms per 100-event batch (sign+send+record)', fmt(js.sync?.send?.msPerBatch, 2), fmt(native.sync?.send?.msPerBatch, 2), ratio(native.sync?.send?.msPerBatch, js.sync?.send?.msPerBatch), 'local endpoint'],
+  ['exit after last line, added ms (no pass yet)', fmt(js.sync?.exitAfterLastLine?.immediate?.addedMedianMs, 0), fmt(native.sync?.exitAfterLastLine?.immediate?.addedMedianMs, 0), '', '≤ 50 ms'],
+  ['exit after last line, added ms (request hung)', fmt(js.sync?.exitAfterLastLine?.requestInFlight?.addedMedianMs, 0), fmt(native.sync?.exitAfterLastLine?.requestInFlight?.addedMedianMs, 0), '', '≤ 50 ms'],
   ['addon load, require → first call, ms', '', fmt(native.addon?.loadMedianMs, 2), '', '≤ 5 ms'],
   ['addon binary, stripped, MB', '', native.addon?.binaryBytes ? fmt(native.addon.binaryBytes / 1e6, 2) : 'n/a', '', '≤ 5 MB'],
 ];

@@ -3,7 +3,7 @@
  * data dir cannot be written. Same semantics as the file store, nothing survives the process.
  */
 import { newInstallId, type RandomBytes } from './ids.js';
-import type { ConsentStore, EventCounts, EventStore, EventStoreLimits, IdentityStore, ListQuery, MetaKey, PendingEvent } from './storage.js';
+import type { ConsentStore, Delivery, EventCounts, EventStore, EventStoreLimits, IdentityStore, ListQuery, MetaKey, PendingEvent } from './storage.js';
 import type { ConsentRecord, EventState, StoredEvent, TelemetryEvent } from './types.js';
 
 interface Row {
@@ -75,6 +75,12 @@ export class MemoryEventStore implements EventStore {
 
   async markDeadLettered(eventIds: readonly string[]): Promise<void> {
     this.setState(eventIds, 'dead_letter', null);
+  }
+
+  async settle(delivery: Delivery): Promise<void> {
+    await this.markSynced(delivery.synced, delivery.at);
+    for (const { eventIds } of delivery.deadLettered) await this.markDeadLettered(eventIds);
+    for (const [key, value] of Object.entries(delivery.meta) as Array<[MetaKey, string | null]>) await this.setMeta(key, value);
   }
 
   private setState(eventIds: readonly string[], state: EventState, syncedAt: number | null): void {

@@ -21,6 +21,15 @@ export interface PendingEvent {
   body: string;
 }
 
+/** What sync learned about a set of events, recorded in one write. */
+export interface Delivery {
+  synced: readonly string[];
+  deadLettered: ReadonlyArray<{ eventIds: readonly string[]; reason: string }>;
+  at: Date;
+  /** Meta values to set in the same write; keys left out are untouched. */
+  meta: Partial<Record<MetaKey, string | null>>;
+}
+
 export interface EventStoreLimits {
   maxPendingEvents: number;
   retentionDays: number;
@@ -51,6 +60,8 @@ export interface EventStore {
   pendingBatch(limit: number): Promise<PendingEvent[]>;
   markSynced(eventIds: readonly string[], syncedAt: Date): Promise<void>;
   markDeadLettered(eventIds: readonly string[], reason: string): Promise<void>;
+  /** markSynced + markDeadLettered + setMeta as one write. */
+  settle(delivery: Delivery): Promise<void>;
   /** Deletes every pending event (opt-out); returns how many. */
   deletePending(): Promise<number>;
   getMeta(key: MetaKey): Promise<string | null>;

@@ -49,10 +49,11 @@
  *    one) so that its data can be consumed and the file deleted.
  *  - meta keys: dropped_events, corrupt_lines (integers as text), last_sync, last_error.
  *  - markSynced sets state 'synced' + synced_at (and clears error) on rows not already synced;
- *    markDeadLettered sets state 'dead_letter' + error on pending rows only.
+ *    markDeadLettered sets state 'dead_letter' + error on pending rows only; settle does both
+ *    and sets meta keys in one write.
  */
 import { join, resolve } from 'node:path';
-import type { EventCounts, EventStore, EventStoreLimits, ListQuery, MetaKey, PendingEvent } from '../storage.js';
+import type { Delivery, EventCounts, EventStore, EventStoreLimits, ListQuery, MetaKey, PendingEvent } from '../storage.js';
 import type { EventState, StoredEvent, TelemetryEvent } from '../types.js';
 // Type-only: consolidation.js (and through it sql.js and the lock) is loaded on first use, below.
 import type { Consolidator, Operation } from './consolidation.js';
@@ -269,6 +270,33 @@ export class FileEventStore implements EventStore {
         (id) => [reason, id],
       ),
     }));
+  }
+
+  settle(delivery: Delivery): Promise<void> {
+    const at = delivery.at.getTime();
+    return this.withDb((db, { updateEach, readMeta, writeMeta }) => {
+      let changed = updateEach(
+        db,
+        "UPDATE events SET state = 'synced', synced_at = ?, error = NULL WHERE event_id = ? AND state != 'synced'",
+        delivery.synced,
+        (id) => [at, id],
+      );
+      for (const { eventIds, reason } of delivery.deadLettered) {
+        const marked = updateEach(
+          db,
+          "UPDATE events SET state = 'dead_letter', error = ? WHERE event_id = ? AND state = 'pending'",
+          eventIds,
+          (id) => [reason, id],
+        );
+        changed ||= marked;
+      }
+      for (const [key, value] of Object.entries(delivery.meta) as Array<[MetaKey, string | null]>) {
+        if (readMeta(db, key) === value) continue;
+        writeMeta(db, key, value);
+        changed = true;
+      }
+      return { result: undefined, changed };
+    });
   }
 
   deletePending(): Promise<number> {

@@ -4,7 +4,7 @@
  * or an answer ends the pass, and records each answer in the store.
  */
 import type { SyncCredentials } from '../config.js';
-import type { PendingEvent, EventCounts, MetaKey } from '../storage.js';
+import type { Delivery, EventCounts, PendingEvent } from '../storage.js';
 import type { SyncError, SyncOutcome, SyncPassOptions } from './outcome.js';
 import {
   HEADER,
@@ -21,11 +21,16 @@ import { NetworkError, type Gzip, type HttpResponse, type HttpTransport } from '
 /** The store operations a pass needs. */
 export interface SyncStore {
   pendingBatch(limit: number): Promise<PendingEvent[]>;
-  markSynced(eventIds: readonly string[], syncedAt: Date): Promise<void>;
-  markDeadLettered(eventIds: readonly string[], reason: string): Promise<void>;
-  setMeta(key: MetaKey, value: string | null): Promise<void>;
+  settle(delivery: Delivery): Promise<void>;
   counts(): Promise<EventCounts>;
 }
+
+/**
+ * Batches read, and answers recorded, per store write. Each write rewrites the database file;
+ * recording ten answers at once makes a large backlog's sync about that much cheaper, and a
+ * crash in between only means those batches are sent again (the server dedupes by event_id).
+ */
+const BATCHES_PER_WRITE = 10;
 
 export interface SyncPassDeps {
   credentials: SyncCredentials;
@@ -102,6 +107,10 @@ function rejections(body: Record<string, unknown>): EventRejection[] {
 
 export class SyncPass {
   private readonly tally: Tally = { accepted: 0, rejected: 0, duplicates: 0, batches: 0 };
+  /** Answers not yet recorded in the store. */
+  private synced: string[] = [];
+  private deadLettered: Array<{ eventIds: string[]; reason: string }> = [];
+  private lastAnswerAt: number | null = null;
 
   constructor(
     private readonly store: SyncStore,
@@ -110,25 +119,41 @@ export class SyncPass {
   ) {}
 
   async run(): Promise<SyncOutcome> {
+    const { batchSize } = this.deps;
     let error: SyncError | null = null;
     try {
       while (!this.budgetSpent()) {
-        const batch = await this.store.pendingBatch(this.deps.batchSize);
-        if (batch.length === 0) break;
-        await this.send(batch);
+        const chunk = await this.store.pendingBatch(batchSize * BATCHES_PER_WRITE);
+        if (chunk.length === 0) break;
+        for (let start = 0; start < chunk.length && !this.budgetSpent(); start += batchSize) {
+          await this.send(chunk.slice(start, start + batchSize));
+        }
+        if (chunk.length < batchSize * BATCHES_PER_WRITE) break;
+        await this.record(null);
       }
     } catch (caught) {
-      if (!(caught instanceof PassStop)) throw caught;
+      if (!(caught instanceof PassStop)) {
+        await this.record(null);
+        throw caught;
+      }
       error = caught.syncError;
     }
-    const at = new Date(this.deps.now()).toISOString();
-    if (error !== null) {
-      await this.store.setMeta('last_error', JSON.stringify({ code: error.code, message: error.message, at }));
-    } else if (this.tally.batches > 0) {
-      await this.store.setMeta('last_error', null);
-    }
+    await this.record(error);
     const remaining = (await this.store.counts()).pending;
     return { ...this.tally, remaining, error };
+  }
+
+  /** Writes the answers gathered so far, the last sync time and (at the end) the pass's error. */
+  private async record(error: SyncError | null | undefined): Promise<void> {
+    const meta: Delivery['meta'] = {};
+    if (this.lastAnswerAt !== null) meta.last_sync = new Date(this.lastAnswerAt).toISOString();
+    if (error) meta.last_error = JSON.stringify({ code: error.code, message: error.message, at: new Date(this.deps.now()).toISOString() });
+    else if (error === null && this.tally.batches > 0) meta.last_error = null;
+    if (this.synced.length === 0 && this.deadLettered.length === 0 && Object.keys(meta).length === 0) return;
+    const delivery: Delivery = { synced: this.synced, deadLettered: this.deadLettered, at: new Date(this.lastAnswerAt ?? this.deps.now()), meta };
+    this.synced = [];
+    this.deadLettered = [];
+    await this.store.settle(delivery);
   }
 
   private budgetSpent(): boolean {
@@ -170,9 +195,9 @@ export class SyncPass {
         return;
       }
       const { message } = serverMessage(response);
-      await this.store.markDeadLettered([(batch[0] as PendingEvent).eventId], message);
+      this.deadLettered.push({ eventIds: [(batch[0] as PendingEvent).eventId], reason: message });
       this.tally.rejected += 1;
-      await this.answered();
+      this.answered();
       return;
     }
     const { serverCode, message } = serverMessage(response);
@@ -196,18 +221,17 @@ export class SyncPass {
       ids.push(r.event_id);
       byReason.set(reason, ids);
     }
-    for (const [reason, ids] of byReason) await this.store.markDeadLettered(ids, reason);
-    const delivered = batch.filter((e) => !refusedIds.has(e.eventId)).map((e) => e.eventId);
-    if (delivered.length > 0) await this.store.markSynced(delivered, new Date(this.deps.now()));
+    for (const [reason, eventIds] of byReason) this.deadLettered.push({ eventIds, reason });
+    for (const event of batch) if (!refusedIds.has(event.eventId)) this.synced.push(event.eventId);
     this.tally.accepted += count(body.accepted);
     this.tally.duplicates += count(body.duplicates);
     this.tally.rejected += refused.length;
-    await this.answered();
+    this.answered();
   }
 
-  private async answered(): Promise<void> {
+  private answered(): void {
     this.tally.batches += 1;
-    await this.store.setMeta('last_sync', new Date(this.deps.now()).toISOString());
+    this.lastAnswerAt = this.deps.now();
   }
 
   private async post(body: string, size: number): Promise<HttpResponse> {
