@@ -1,8 +1,8 @@
 /**
- * Sync requests over node:http(s). Unlike `fetch`, the socket can be unref'd, so a request in
- * flight never keeps the host program alive: a CLI exits as soon as its own work is done and
- * the unsent batch simply stays pending for the next run. node:https (and with it TLS) loads
- * only when the first request is sent.
+ * Sync requests over node:http(s). Unlike `fetch`, the socket can be unref'd, so a background
+ * request in flight never keeps the host program alive: a CLI exits as soon as its own work is
+ * done and the unsent batch simply stays pending for the next run. node:https (and with it TLS)
+ * loads only when the first request is sent.
  */
 import type { IncomingMessage } from 'node:http';
 import { NetworkError, type HttpRequest, type HttpResponse, type HttpTransport } from '../sync/transport.js';
@@ -52,8 +52,10 @@ export const nodeHttpTransport: HttpTransport = async (request: HttpRequest): Pr
       agent: false,
     });
     const timer = setTimeout(() => fail(`timed out after ${request.timeoutMs} ms`, true), request.timeoutMs);
-    timer.unref();
-    req.on('socket', (socket) => socket.unref());
+    if (request.background) {
+      timer.unref();
+      req.on('socket', (socket) => socket.unref());
+    }
     req.on('error', (error) => fail(error.message, false, error));
     req.on('response', (response) => {
       const chunks: Buffer[] = [];

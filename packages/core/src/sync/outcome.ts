@@ -30,4 +30,6 @@ export interface SyncPassOptions {
   maxBatches?: number;
   /** Absolute time (ms since epoch) the pass must not run past. */
   deadlineMs?: number;
+  /** An automatic pass: it must not keep the process alive. */
+  background?: boolean;
 }

@@ -262,6 +262,7 @@ export class SyncPass {
         headers,
         body: payload,
         timeoutMs,
+        background: this.options.background === true,
       });
     } catch (error) {
       const message = error instanceof NetworkError || error instanceof Error ? error.message : String(error);

@@ -98,7 +98,7 @@ export class SyncScheduler {
       };
     }
     this.lastPassAt = this.options.now();
-    const outcome = await this.options.runPass(options, background);
+    const outcome = await this.options.runPass(background ? { ...options, background } : options, background);
     this.afterPass(outcome);
     return outcome;
   }

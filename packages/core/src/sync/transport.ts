@@ -1,7 +1,7 @@
 /**
- * The HTTP capability sync asks its runtime for. Node supplies one over node:http with
- * unref'd sockets (a request in flight never holds the process open); other runtimes use
- * `fetch`.
+ * The HTTP capability sync asks its runtime for. Node supplies one over node:http whose
+ * background requests use unref'd sockets (an automatic sync never holds the process open);
+ * other runtimes use `fetch`.
  */
 
 export interface HttpRequest {
@@ -11,6 +11,11 @@ export interface HttpRequest {
   body: Uint8Array | string | null;
   /** The request is abandoned (and rejects with a NetworkError) after this long. */
   timeoutMs: number;
+  /**
+   * Background requests (auto-sync) must not keep the process alive; an awaited `sync()` must,
+   * or a script ending in `await kit.sync()` would exit mid-request.
+   */
+  background: boolean;
 }
 
 export interface HttpResponse {
