@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { TelemetryError, TelemetryKit, type TelemetryEvent } from '@telemetry-kit/node';
 import { deriveUserId } from '@telemetry-kit/core';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/env.js';
+import { setEnv, tempDir } from '../helpers/env.js';
 import { expectValidEvent } from '../helpers/schema.js';
 import { buildKit, useKits } from './kit.js';
 
@@ -218,9 +218,11 @@ describe('events', () => {
     expect(stats).toMatchObject({ pending: 1, synced: 0, deadLettered: 0, dropped: 0, lastSync: null, backend: kit.backend, storage: 'file', dataDir: dir, trackingEnabled: true, disabledReason: null });
   });
 
-  it('sync() without a transport sends nothing and reports what remains', async () => {
-    const kit = track(tempDir());
-    await kit.trackCommand('x');
-    expect(await kit.sync()).toEqual({ accepted: 0, rejected: 0, duplicates: 0, remaining: 1 });
+  it('TELEMETRY_KIT_DEBUG prints events and sends nothing', async () => {
+    setEnv({ TELEMETRY_KIT_DEBUG: '1' });
+    const kit = track(tempDir(), (b) => b.withSyncCredentials({ endpoint: 'http://127.0.0.1:9', orgId: 'o', appId: 'a', token: 't', secret: 's' }).autoSync(false));
+    expect((await kit.trackCommand('x')).status).toBe('stored');
+    // Port 9 (discard) has nothing listening: a request would end in a NETWORK error.
+    expect(await kit.sync()).toEqual({ accepted: 0, rejected: 0, duplicates: 0, remaining: 1, error: null });
   });
 });

@@ -2,12 +2,14 @@
 //! drafts into events (install id, consent, environment, sanitization) and keeps them in the
 //! data dir; an unusable data dir switches it to memory with one warning.
 //!
-//! Methods block (file I/O, fsync): the Node binding runs them on libuv worker threads.
+//! Methods block (file I/O, fsync, and for `sync` the network): the Node binding runs them on
+//! worker threads.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
+use crate::clock::now_iso;
 use crate::environment::{environment_info, Env};
 use crate::event::{finalized_json, EventContext};
 use crate::gate::{consent_allows, env_disabled_reason, is_debug_mode};
@@ -16,7 +18,10 @@ use crate::memory_store::MemoryEventStore;
 use crate::privacy::{SanitizeOptions, Sanitizer};
 use crate::state_files::{ConsentStore, IdentityStore};
 use crate::storage::{FileEventStore, StoreLimits};
-use crate::types::{ConsentRecord, ConsentStatus, EventCounts, EventDraft, EventState, ServiceInfo, StoredEvent};
+use crate::sync::{run_sync_pass, HttpClient, PassGate, SyncCredentials, SyncOutcome, SyncPassOptions, SyncSettings, SyncStore};
+use crate::types::{
+    ConsentRecord, ConsentStatus, EventCounts, EventDraft, EventState, PendingEvent, ServiceInfo, StoredEvent,
+};
 use crate::{Error, Result};
 
 pub struct EngineConfig {
@@ -36,7 +41,18 @@ pub struct EngineConfig {
     pub language_version: String,
     /// `telemetry-kit-node/<version>`.
     pub sdk_version: String,
+    /// None: no endpoint is configured and `sync` sends nothing.
+    pub sync_credentials: Option<SyncCredentials>,
+    /// Events per sync request.
+    pub batch_size: u64,
+    /// Gzip sync request bodies.
+    pub sync_gzip: bool,
+    /// Bound on each sync request, in ms.
+    pub sync_timeout_ms: u64,
 }
+
+/// The backend named in `X-SDK-Version` and in each event's metadata.
+const BACKEND: &str = "native";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrackStatus {
@@ -105,21 +121,6 @@ fn consent_from_code(code: u8) -> Option<ConsentStatus> {
     }
 }
 
-/// Now as JavaScript's `Date.toISOString()` writes it: `2026-01-02T03:04:05.678Z`.
-fn now_iso() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second(),
-        now.millisecond()
-    )
-}
-
 fn session_id() -> &'static str {
     static SESSION: OnceLock<String> = OnceLock::new();
     SESSION.get_or_init(new_session_id)
@@ -132,6 +133,10 @@ pub struct Engine {
     known_consent: AtomicU8,
     state: Mutex<State>,
     warnings: Mutex<(Vec<String>, Vec<String>)>,
+    sync: Option<SyncSettings>,
+    sync_gate: PassGate,
+    /// Built on the first sync, then reused so connections stay alive across passes.
+    http: OnceLock<HttpClient>,
 }
 
 impl Engine {
@@ -147,7 +152,17 @@ impl Engine {
             context: None,
             last_error: None,
         };
+        let sync = config.sync_credentials.clone().map(|credentials| SyncSettings {
+            credentials,
+            batch_size: config.batch_size.max(1),
+            gzip: config.sync_gzip,
+            timeout_ms: config.sync_timeout_ms,
+            sdk_version: format!("{} ({BACKEND})", config.sdk_version),
+        });
         Engine {
+            sync,
+            sync_gate: PassGate::new(),
+            http: OnceLock::new(),
             env_disabled: env_disabled_reason(&config.env, &config.service_name),
             debug: is_debug_mode(&config.env),
             config,
@@ -261,7 +276,7 @@ impl Engine {
             user_id: derive_user_id(install_id, &config.service_name),
             session_id: session_id().to_string(),
             sdk_version: config.sdk_version.clone(),
-            backend: "native".to_string(),
+            backend: BACKEND.to_string(),
             sanitizer: Sanitizer::new(&SanitizeOptions {
                 home_dir: config.home_dir.clone(),
                 sanitize_paths: config.sanitize_paths,
@@ -386,6 +401,36 @@ impl Engine {
         Ok(())
     }
 
+    /// One sync pass (docs/PROTOCOL.md, "Client behaviour"): sends pending events in signed
+    /// batches and records every answer. Sends nothing, and reports the pending count, when no
+    /// endpoint is configured, when tracking is disabled by the environment or consent does not
+    /// allow it, in debug mode (`TELEMETRY_KIT_DEBUG`, DESIGN.md §5), or when another pass of
+    /// this engine still runs at the deadline. Holds no lock while a request is in flight, so
+    /// tracking goes on meanwhile.
+    ///
+    /// # Errors
+    /// `Storage` when the store fails. The network's and the server's failures are reported in
+    /// `SyncOutcome::error`, not here.
+    pub fn sync(&self, options: &SyncPassOptions) -> Result<SyncOutcome> {
+        let store = EngineSyncStore { engine: self };
+        let settings = match self.sync.as_ref() {
+            Some(settings) if self.env_disabled.is_none() && !self.debug && self.sync_allowed() => settings,
+            _ => return Ok(SyncOutcome::idle(store.pending_count()?)),
+        };
+        let limits = options.limits();
+        let Some(_ticket) = self.sync_gate.enter(limits.deadline) else {
+            return Ok(SyncOutcome::idle(store.pending_count()?));
+        };
+        let client = self.http.get_or_init(|| HttpClient::new(&settings.sdk_version));
+        run_sync_pass(&store, client, settings, limits)
+    }
+
+    fn sync_allowed(&self) -> bool {
+        let mut state = self.lock();
+        self.load_consent(&mut state);
+        self.allows_tracking(&state)
+    }
+
     /// Forgets the install id; the next event carries a new anonymous `user_id`.
     ///
     /// # Errors
@@ -407,6 +452,58 @@ impl Engine {
         match &state.store {
             Store::File(store) => store.close(),
             Store::Memory(_) => Ok(()),
+        }
+    }
+}
+
+/// The engine's store, whichever it is now, locked for each operation only: a pass never
+/// holds the state lock across a request, and a memory fallback mid-pass is followed.
+struct EngineSyncStore<'a> {
+    engine: &'a Engine,
+}
+
+impl SyncStore for EngineSyncStore<'_> {
+    fn pending_events(&self, limit: u64) -> Result<Vec<PendingEvent>> {
+        match &self.engine.ready().store {
+            Store::File(store) => store.pending_events(limit),
+            Store::Memory(store) => Ok(store.pending_events(limit)),
+        }
+    }
+
+    fn mark_synced(&self, event_ids: &[String], synced_at_ms: i64) -> Result<()> {
+        match &mut self.engine.ready().store {
+            Store::File(store) => store.mark_synced(event_ids, synced_at_ms),
+            Store::Memory(store) => {
+                store.mark_synced(event_ids, synced_at_ms);
+                Ok(())
+            }
+        }
+    }
+
+    fn mark_dead_lettered(&self, event_ids: &[String], reason: &str) -> Result<()> {
+        match &mut self.engine.ready().store {
+            Store::File(store) => store.mark_dead_lettered(event_ids, reason),
+            Store::Memory(store) => {
+                store.mark_dead_lettered(event_ids);
+                Ok(())
+            }
+        }
+    }
+
+    fn set_meta(&self, key: &str, value: Option<&str>) -> Result<()> {
+        match &mut self.engine.ready().store {
+            Store::File(store) => store.set_meta(key, value),
+            Store::Memory(store) => {
+                store.set_meta(key, value);
+                Ok(())
+            }
+        }
+    }
+
+    fn pending_count(&self) -> Result<u64> {
+        match &self.engine.ready().store {
+            Store::File(store) => Ok(store.counts()?.pending),
+            Store::Memory(store) => Ok(store.counts().pending),
         }
     }
 }

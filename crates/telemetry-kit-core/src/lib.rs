@@ -5,6 +5,7 @@
 //! continued by the other.
 
 pub mod ci;
+pub mod clock;
 pub mod environment;
 pub mod error;
 pub mod event;
@@ -15,6 +16,7 @@ pub mod memory_store;
 pub mod privacy;
 pub mod state_files;
 pub mod storage;
+pub mod sync;
 pub mod types;
 
 pub use error::{Error, ErrorCode, Result};

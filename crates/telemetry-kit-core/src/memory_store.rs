@@ -1,9 +1,10 @@
 //! Events kept in memory: the fallback when the data dir cannot be written. Same semantics as
 //! the TS `MemoryEventStore` (packages/core/src/memory-store.ts); nothing survives the process.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use crate::types::{EventCounts, EventState, StoredEvent};
+use crate::clock::now_ms;
+use crate::types::{EventCounts, EventState, PendingEvent, StoredEvent};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -82,11 +83,43 @@ impl MemoryEventStore {
     pub fn get_meta(&self, key: &str) -> Option<String> {
         self.meta.get(key).cloned()
     }
-}
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    /// The oldest pending events, at most `limit`, oldest first.
+    pub fn pending_events(&self, limit: u64) -> Vec<PendingEvent> {
+        self.rows
+            .iter()
+            .filter(|row| row.state == EventState::Pending)
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|row| PendingEvent { event_id: row.event_id.clone(), body: row.body.clone() })
+            .collect()
+    }
+
+    /// As the file store: rows not already synced become synced at `synced_at_ms`.
+    pub fn mark_synced(&mut self, event_ids: &[String], synced_at_ms: i64) {
+        let wanted: HashSet<&str> = event_ids.iter().map(String::as_str).collect();
+        for row in self.rows.iter_mut().filter(|row| row.state != EventState::Synced && wanted.contains(row.event_id.as_str())) {
+            row.state = EventState::Synced;
+            row.synced_at_ms = Some(synced_at_ms);
+        }
+        self.enforce_limits(now_ms());
+    }
+
+    /// As the file store: only pending rows move to the dead letter state.
+    pub fn mark_dead_lettered(&mut self, event_ids: &[String]) {
+        let wanted: HashSet<&str> = event_ids.iter().map(String::as_str).collect();
+        for row in self.rows.iter_mut().filter(|row| row.state == EventState::Pending && wanted.contains(row.event_id.as_str())) {
+            row.state = EventState::DeadLetter;
+        }
+    }
+
+    pub fn set_meta(&mut self, key: &str, value: Option<&str>) {
+        match value {
+            Some(value) => {
+                self.meta.insert(key.to_string(), value.to_string());
+            }
+            None => {
+                self.meta.remove(key);
+            }
+        }
+    }
 }

@@ -97,6 +97,13 @@ pub struct StoredEvent {
     pub body: String,
 }
 
+/// A pending event as sync sends it: its id (to mark it afterwards) and its JSON as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingEvent {
+    pub event_id: String,
+    pub body: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentStatus {

@@ -2,14 +2,20 @@
 //! and nothing else. Every method that touches disk runs on a libuv worker thread
 //! (`AsyncTask`) and returns a promise. Errors reach JS as `Error("<CODE>: <message>")`, which
 //! `packages/node` turns into a `TelemetryError` with that code; a panic becomes a rejection.
+//!
+//! Sync runs two ways: `syncNow` on a libuv worker (its promise keeps Node alive until it
+//! settles, as an awaited `sync()` should), and `syncInBackground` on a thread of its own that
+//! reports through a weak threadsafe function, so auto-sync never holds the process open.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use telemetry_kit_core::engine::{Engine, EngineConfig, EngineStats};
+use telemetry_kit_core::sync::{SyncCredentials, SyncPassOptions};
 use telemetry_kit_core::types::{ConsentStatus, EventDraft, EventState};
 
 /// Builder options after validation by the shared TS builder.
@@ -29,6 +35,22 @@ pub struct NativeEngineConfig {
     pub home_dir: Option<String>,
     pub language_version: String,
     pub sdk_version: String,
+    /// Absent: no endpoint is configured and sync passes send nothing.
+    pub sync: Option<NativeSyncCredentials>,
+    /// Events per sync request.
+    pub batch_size: u32,
+    pub sync_gzip: bool,
+    /// Bound on each sync request, in ms.
+    pub sync_timeout_ms: u32,
+}
+
+#[napi(object)]
+pub struct NativeSyncCredentials {
+    pub endpoint: String,
+    pub org_id: String,
+    pub app_id: String,
+    pub token: String,
+    pub secret: String,
 }
 
 #[napi(object)]
@@ -105,6 +127,18 @@ fn parse_drafts(json: &str) -> Result<Vec<EventDraft>> {
     serde_json::from_str(json).map_err(|error| Error::new(Status::InvalidArg, format!("INVALID_CONFIG: malformed drafts: {error}")))
 }
 
+fn parse_sync_options(json: &str) -> Result<SyncPassOptions> {
+    SyncPassOptions::from_json(json).map_err(|error| Error::new(Status::InvalidArg, format!("INVALID_CONFIG: {error}")))
+}
+
+/// One pass, its outcome as the JSON of `SyncOutcome` (packages/core/src/sync/outcome.ts).
+fn sync_json(engine: &Engine, options: &SyncPassOptions) -> Result<String> {
+    engine.sync(options).and_then(|outcome| outcome.to_json()).map_err(core_error)
+}
+
+/// Called with `(null, outcomeJson)` or `(error)`; weak: it never keeps the event loop alive.
+type SyncCallback = ThreadsafeFunction<String, (), String, Status, true, true>;
+
 fn parse_consent(status: &str) -> Result<ConsentStatus> {
     match ConsentStatus::parse(status) {
         Some(ConsentStatus::Unknown) | None => Err(invalid("status", format!("must be granted, denied or opted_out, got {status:?}"))),
@@ -160,6 +194,16 @@ impl NativeTelemetryEngine {
             home_dir: config.home_dir,
             language_version: config.language_version,
             sdk_version: config.sdk_version,
+            sync_credentials: config.sync.map(|c| SyncCredentials {
+                endpoint: c.endpoint,
+                org_id: c.org_id,
+                app_id: c.app_id,
+                token: c.token,
+                secret: c.secret,
+            }),
+            batch_size: u64::from(config.batch_size),
+            sync_gzip: config.sync_gzip,
+            sync_timeout_ms: u64::from(config.sync_timeout_ms),
         });
         NativeTelemetryEngine { engine: Arc::new(engine) }
     }
@@ -235,6 +279,34 @@ impl NativeTelemetryEngine {
     pub fn close(&self) -> AsyncTask<EngineTask<()>> {
         let engine = Arc::clone(&self.engine);
         EngineTask::spawn(move || engine.close().map_err(core_error))
+    }
+
+    /// One sync pass; `options_json` is `{"maxBatches"?, "deadlineMs"?}`. Resolves with the
+    /// outcome's JSON. Runs on a libuv worker, which keeps Node alive until it settles.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn sync_now(&self, options_json: String) -> Result<AsyncTask<EngineTask<String>>> {
+        let options = parse_sync_options(&options_json)?;
+        let engine = Arc::clone(&self.engine);
+        Ok(EngineTask::spawn(move || sync_json(&engine, &options)))
+    }
+
+    /// One sync pass on a thread of its own, reported to `callback`. Nothing here keeps Node
+    /// alive: when the process exits first, the pass is cut off wherever it is (events not yet
+    /// marked are sent again by a later pass and stored once by the server) and the callback
+    /// is never called.
+    #[napi(ts_args_type = "optionsJson: string, callback: (err: Error | null, outcomeJson: string | undefined) => void")]
+    pub fn sync_in_background(&self, options_json: String, callback: SyncCallback) -> Result<()> {
+        let options = parse_sync_options(&options_json)?;
+        let engine = Arc::clone(&self.engine);
+        std::thread::Builder::new()
+            .name("telemetry-kit-sync".to_string())
+            .spawn(move || {
+                let result = guarded(|| sync_json(&engine, &options));
+                // `Closing` means Node is exiting or exited: nobody is left to tell.
+                let _status = callback.call(result, ThreadsafeFunctionCallMode::NonBlocking);
+            })
+            .map(|_detached| ())
+            .map_err(|error| Error::new(Status::GenericFailure, format!("BACKEND: cannot start the sync thread: {error}")))
     }
 
     /// Warnings raised since the last call (e.g. the memory fallback), each once.

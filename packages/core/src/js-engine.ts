@@ -216,7 +216,8 @@ export class JsEngine implements TelemetryEngine {
   async sync(options: SyncPassOptions): Promise<SyncOutcome> {
     const store = await this.readyStore();
     const credentials = this.config.sync;
-    if (credentials === null || this.envDisabledReason !== null || !this.allowsTracking()) {
+    // TELEMETRY_KIT_DEBUG prints events instead of sending them (DESIGN.md §5).
+    if (credentials === null || this.envDisabledReason !== null || this.debug || !this.allowsTracking()) {
       return { accepted: 0, rejected: 0, duplicates: 0, batches: 0, remaining: (await store.counts()).pending, error: null };
     }
     return runSyncPass(

@@ -266,9 +266,10 @@ export class QueuedTelemetryClient implements TelemetryClient {
     if (this.closed) return;
     this.closed = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    // Ref'd on purpose: an awaited shutdown() must settle even when the only work left is a
+    // background sync request on an unref'd socket. It is bounded by timeoutMs either way.
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      (timer as { unref?: () => void }).unref?.();
     });
     const deadlineMs = Date.now() + timeoutMs;
     const work = (async () => {

@@ -20,6 +20,21 @@ export interface NativeEngineConfig {
   homeDir?: string;
   languageVersion: string;
   sdkVersion: string;
+  /** Absent when no endpoint is configured: sync passes then send nothing. */
+  sync?: NativeSyncCredentials;
+  /** Events per sync request. */
+  batchSize: number;
+  syncGzip: boolean;
+  /** Bound on each sync request, in ms. */
+  syncTimeoutMs: number;
+}
+
+export interface NativeSyncCredentials {
+  endpoint: string;
+  orgId: string;
+  appId: string;
+  token: string;
+  secret: string;
 }
 
 export interface NativeStats {
@@ -54,6 +69,17 @@ export interface NativeEngineHandle {
   consentStatus(): string;
   setConsent(status: string): Promise<void>;
   resetId(): Promise<void>;
+  /**
+   * One sync pass on a libuv worker; `optionsJson` is a JSON `SyncPassOptions`. Resolves with
+   * a JSON `SyncOutcome`. The pending task keeps Node alive until it settles.
+   */
+  syncNow(optionsJson: string): Promise<string>;
+  /**
+   * One sync pass on a thread the addon owns, reported to `callback` through a weak
+   * threadsafe function: it never keeps Node alive, and if the process exits first the
+   * callback is simply never called.
+   */
+  syncInBackground(optionsJson: string, callback: (err: Error | null, outcomeJson: string | undefined) => void): void;
   close(): Promise<void>;
   /** Warnings raised since the last call (e.g. the memory fallback), each once. */
   takeWarnings(): string[];

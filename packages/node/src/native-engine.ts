@@ -8,6 +8,7 @@ import {
   SDK_NAME,
   SDK_VERSION,
   TelemetryError,
+  parseLastError,
   resolveDataDir,
   type ConsentStatus,
   type EngineQuery,
@@ -15,6 +16,8 @@ import {
   type EventState,
   type ResolvedConfig,
   type StoredEvent,
+  type SyncOutcome,
+  type SyncPassOptions,
   type TelemetryEngine,
   type TelemetryErrorCode,
   type TelemetryEvent,
@@ -59,6 +62,25 @@ function homeDirOption(): { homeDir?: string } {
   }
 }
 
+const SYNC_ERROR_CODES: readonly string[] = ['AUTH', 'RATE_LIMITED', 'SERVER', 'NETWORK'];
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
+/** The addon's outcome JSON, checked against the `SyncOutcome` shape rather than trusted. */
+export function parseOutcome(json: string): SyncOutcome {
+  const value: unknown = JSON.parse(json);
+  const outcome = value as Partial<Record<keyof SyncOutcome, unknown>> | null;
+  const error = outcome?.error as { code?: unknown; message?: unknown } | null | undefined;
+  const counts = outcome && [outcome.accepted, outcome.rejected, outcome.duplicates, outcome.remaining, outcome.batches];
+  const errorOk = error === null || (typeof error === 'object' && error !== undefined && SYNC_ERROR_CODES.includes(String(error.code)) && typeof error.message === 'string');
+  if (!counts || !counts.every(isCount) || !errorOk) {
+    throw new TelemetryError('BACKEND', `native sync returned an unexpected outcome: ${json.slice(0, 200)}`);
+  }
+  return value as SyncOutcome;
+}
+
 export class NativeEngine implements TelemetryEngine {
   readonly backend = 'native' as const;
   readonly envDisabledReason: string | null;
@@ -84,6 +106,11 @@ export class NativeEngine implements TelemetryEngine {
         ...homeDirOption(),
         languageVersion: process.versions.node,
         sdkVersion: `${SDK_NAME}/${SDK_VERSION}`,
+        // napi reads an absent option as `undefined`, never `null`.
+        ...(config.sync === null ? {} : { sync: { ...config.sync } }),
+        batchSize: config.batchSize,
+        syncGzip: config.syncGzip,
+        syncTimeoutMs: config.syncTimeoutMs,
       });
     } catch (error) {
       throw toTelemetryError(error);
@@ -124,7 +151,8 @@ export class NativeEngine implements TelemetryEngine {
       dropped: stats.dropped,
       corrupt: stats.corrupt,
       lastSync: stats.lastSync ?? null,
-      lastError: stats.lastError ?? null,
+      lastError: parseLastError(stats.lastError),
+      autoSync: 'off',
       backend: this.backend,
       storage: stats.storage === 'memory' ? 'memory' : 'file',
       dataDir: stats.dataDir ?? null,
@@ -132,6 +160,39 @@ export class NativeEngine implements TelemetryEngine {
       trackingEnabled: stats.trackingEnabled,
       disabledReason: stats.disabledReason ?? null,
     };
+  }
+
+  /** One sync pass in Rust, on a libuv worker: the process stays alive until it settles. */
+  async sync(options: SyncPassOptions): Promise<SyncOutcome> {
+    const json = await call(() => this.handle.syncNow(JSON.stringify(options)));
+    return parseOutcome(json);
+  }
+
+  /**
+   * One sync pass on a thread the addon owns, for auto-sync. Unlike {@link sync}, nothing
+   * here keeps the process alive: a CLI exits as soon as its own work is done, even with a
+   * request in flight. The promise therefore MAY NEVER SETTLE — when the process exits first,
+   * the pass is cut off (events it had not marked stay pending, are sent again by a later pass
+   * and stored once by the server) and no callback comes. Do not await it on an exit path.
+   */
+  syncInBackground(options: SyncPassOptions): Promise<SyncOutcome> {
+    return new Promise((resolve, reject) => {
+      try {
+        this.handle.syncInBackground(JSON.stringify(options), (error, json) => {
+          if (error) reject(toTelemetryError(error));
+          else if (json === undefined) reject(new TelemetryError('BACKEND', 'native sync reported no outcome'));
+          else {
+            try {
+              resolve(parseOutcome(json));
+            } catch (parseError) {
+              reject(toTelemetryError(parseError));
+            }
+          }
+        });
+      } catch (error) {
+        reject(toTelemetryError(error));
+      }
+    });
   }
 
   async events(query: EngineQuery): Promise<StoredEvent[]> {

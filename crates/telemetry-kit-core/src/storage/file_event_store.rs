@@ -10,7 +10,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection};
 
 use crate::error::Result;
-use crate::types::{EventCounts, EventState, StoredEvent, TelemetryEvent};
+use crate::types::{EventCounts, EventState, PendingEvent, StoredEvent, TelemetryEvent};
 
 use super::consolidation::{Consolidator, OpResult};
 use super::journal_segment::JournalWriter;
@@ -222,6 +222,27 @@ impl FileEventStore {
                 }
             }
             Ok((bodies, false))
+        })
+    }
+
+    /// The oldest pending events with their ids, at most `limit`, oldest first (what sync sends).
+    ///
+    /// # Errors
+    /// As `consolidate`.
+    pub fn pending_events(&self, limit: u64) -> Result<Vec<PendingEvent>> {
+        self.with_db(false, |db| {
+            if limit == 0 {
+                return Ok((Vec::new(), false));
+            }
+            let mut stmt = db.prepare("SELECT event_id, body FROM events WHERE state = 'pending' ORDER BY seq ASC LIMIT ?")?;
+            let mut rows = stmt.query([bound(limit)])?;
+            let mut events = Vec::new();
+            while let Some(row) = rows.next()? {
+                if let (Value::Text(event_id), Value::Text(body)) = (row.get::<_, Value>(0)?, row.get::<_, Value>(1)?) {
+                    events.push(PendingEvent { event_id, body });
+                }
+            }
+            Ok((events, false))
         })
     }
 
