@@ -1,14 +1,21 @@
 #!/usr/bin/env node
 // An example CLI instrumented with telemetry-kit: `node acme-cli.mjs <command> [args...]`.
-// Its data dir comes from ACME_DATA_DIR so the demo can use a throwaway one.
+// Its data dir comes from ACME_DATA_DIR so the demo can use a throwaway one, and its ingestion
+// server from ACME_TELEMETRY_* (set by the demo after `telemetry-kit apps add`).
 import { homedir } from 'node:os';
 import { TelemetryKit } from '@telemetry-kit/node';
 
-const telemetry = TelemetryKit.builder()
+const builder = TelemetryKit.builder()
   .serviceName('acme-cli')
   .serviceVersion('1.4.2')
-  .dataDir(process.env.ACME_DATA_DIR ?? `${homedir()}/.acme-demo`)
-  .build();
+  .dataDir(process.env.ACME_DATA_DIR ?? `${homedir()}/.acme-demo`);
+const { ACME_TELEMETRY_ENDPOINT: endpoint, ACME_TELEMETRY_ORG: orgId, ACME_TELEMETRY_APP: appId } = process.env;
+const { ACME_TELEMETRY_TOKEN: token, ACME_TELEMETRY_SECRET: secret } = process.env;
+if (endpoint && orgId && appId && token && secret) {
+  // Auto-sync: events go out in the background, and shutdown() makes one last bounded attempt.
+  builder.withSyncCredentials({ endpoint, orgId, appId, token, secret });
+}
+const telemetry = builder.build();
 
 const [command = 'help', ...args] = process.argv.slice(2);
 const started = performance.now();
