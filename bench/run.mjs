@@ -67,10 +67,26 @@ function measure(backend) {
   }
 }
 
+/** The ingestion server (not a backend): `telemetry-kit serve` and 4 client processes (bench/server-bench.mjs). */
+function measureServer() {
+  const child = spawnSync(process.execPath, [join(here, 'server-bench.mjs'), '--json'], { encoding: 'utf8', env: process.env });
+  if (child.status !== 0) return { available: false, reason: String(child.stderr).split('\n')[0] };
+  return JSON.parse(child.stdout);
+}
+
+/** Serverless services figures (bench/services-bench.mjs) on one backend, in their own process. */
+function measureServices(backend) {
+  const child = spawnSync(process.execPath, ['--expose-gc', join(here, 'services-bench.mjs')], { encoding: 'utf8', env: { ...process.env, TELEMETRY_KIT_BACKEND: backend } });
+  if (child.status !== 0) return { available: false, reason: String(child.stderr).trim().split('\n').at(-1) };
+  return JSON.parse(child.stdout.trim().split('\n').at(-1));
+}
+
 const backends = { js: measure('js'), native: measure('native') };
+for (const name of Object.keys(backends)) backends[name].services = measureServices(name);
 const cli = cliOverhead(Object.keys(backends).filter((name) => backends[name].available));
 for (const [name, figures] of Object.entries(cli)) backends[name].cli = figures;
-const results = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, backends };
+const server = measureServer();
+const results = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, backends, server };
 writeFileSync(join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
 const { js, native } = results.backends;
@@ -89,6 +105,15 @@ const rows = [
   ['addon load, require → first call, ms', '', fmt(native.addon?.loadMedianMs, 2), '', '≤ 5 ms'],
   ['addon binary, stripped, MB', '', native.addon?.binaryBytes ? fmt(native.addon.binaryBytes / 1e6, 2) : 'n/a', '', '≤ 5 MB'],
 ];
+const svc = (backend) => (backend.services?.available ? backend.services : null);
+const [jsServices, nativeServices] = [svc(js), svc(native)];
+rows.push(
+  ['services: DogStatsD lines/s, zero drops', fmt(jsServices?.dogstatsd.zeroDropLinesPerSecond), fmt(nativeServices?.dogstatsd.zeroDropLinesPerSecond), ratio(nativeServices?.dogstatsd.zeroDropLinesPerSecond, jsServices?.dogstatsd.zeroDropLinesPerSecond), '≥ 300,000'],
+  ['services: trace agent spans/s accepted', fmt(jsServices?.traces.spansPerSecond), fmt(nativeServices?.traces.spansPerSecond), ratio(nativeServices?.traces.spansPerSecond, jsServices?.traces.spansPerSecond), ''],
+  ['services: start() to ready, ms (cold / warm)', jsServices ? `${fmt(jsServices.lifecycle.coldStartMedianMs, 1)} / ${fmt(jsServices.lifecycle.warmStartMedianMs, 1)}` : 'n/a', nativeServices ? `${fmt(nativeServices.lifecycle.coldStartMedianMs, 1)} / ${fmt(nativeServices.lifecycle.warmStartMedianMs, 1)}` : 'n/a', '', '≤ 50 ms'],
+  ['services: stop() with final flush, ms', fmt(jsServices?.lifecycle.stopWithFinalFlushMedianMs, 1), fmt(nativeServices?.lifecycle.stopWithFinalFlushMedianMs, 1), ratio(nativeServices?.lifecycle.stopWithFinalFlushMedianMs, jsServices?.lifecycle.stopWithFinalFlushMedianMs), '≤ 200 ms'],
+  ['services: RSS added, MB (idle / 10k contexts / +traces)', jsServices ? `${fmt(jsServices.rss.idleMB, 1)} / ${fmt(jsServices.rss.dogstatsdContextsMB, 1)} / ${fmt(jsServices.rss.afterTraceBurstMB, 1)}` : 'n/a', nativeServices ? `${fmt(nativeServices.rss.idleMB, 1)} / ${fmt(nativeServices.rss.dogstatsdContextsMB, 1)} / ${fmt(nativeServices.rss.afterTraceBurstMB, 1)}` : 'n/a', '', '≤ 50 MB'],
+);
 const header = ['metric', 'js', 'native', 'native/js', 'target'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
 const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ');
@@ -96,4 +121,7 @@ console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const row of rows) console.log(line(row));
 if (!native.available) console.log(`\nnative: not measured (${native.reason})`);
+if (!nativeServices) console.log(`native services: not measured (${native.services?.reason ?? 'unavailable'})`);
+const ingest = (run) => (run?.eventsPerSecond === undefined ? `n/a (${run?.reason ?? server.reason ?? 'not measured'})` : `${fmt(run.eventsPerSecond)} events/s, p99 ${fmt(run.latencyMs?.p99, 1)} ms`);
+console.log(`\nserver ingest, 4 client processes × batches of 100: embedded ${ingest(server.runs?.embedded)} (target ≥ 20,000); postgres ${ingest(server.runs?.postgres)}`);
 console.log(`\nwritten: bench/results.json`);

@@ -1,7 +1,13 @@
 import { defineConfig, type Options } from 'tsup';
 
 const shared: Options = {
-  entry: { index: 'src/index.ts', 'node/index': 'src/node/index.ts' },
+  // The services engine (codecs, sockets) is its own entry, loaded by ServerlessServices on
+  // start() through the package's own name, so that a bundle of the entries above never holds it.
+  entry: { index: 'src/index.ts', 'node/index': 'src/node/index.ts', 'node/services-engine': 'src/node/services/services-engine.ts' },
+  external: ['@telemetry-kit/core/node/services-engine'],
+  // Inlined into the services engine: loaded from node_modules they cost ~40 ms of module
+  // resolution and compilation at the first start() (protobufjs alone is ~30 CommonJS files).
+  noExternal: ['protobufjs', '@msgpack/msgpack'],
   dts: true,
   minify: true,
   silent: true,

@@ -11,6 +11,8 @@ import type { TelemetryClient } from './types.js';
 export * from './api.js';
 export { portableRuntime, type PortableRuntimeOptions } from './portable-runtime.js';
 export { nobleSha256Hex } from './noble-sha256.js';
+// Serverless services, runtime-agnostic part: config, errors, DogStatsD and trace agent codecs.
+export * from './services/index.js';
 
 /** A builder for runtimes without a file system: events are kept in memory. */
 export function telemetryKit(runtime: Runtime = portableRuntime()): TelemetryKitBuilder<TelemetryClient> {

@@ -8,6 +8,38 @@ import type { BackendName } from '@telemetry-kit/core/node';
 export { TelemetryKit, backendSelection } from './telemetry-kit.js';
 export type { BackendSelection, BackendRequest } from './backend.js';
 export {
+  ServerlessServices,
+  servicesBackendSelection,
+  type ServerlessServicesOptions,
+  type ServicesBackendSelection,
+  type NativeServicesHandle,
+} from './services.js';
+export {
+  configFromEnv,
+  resolveServicesConfig,
+  detectCloudEnvironment,
+  ServicesError,
+  isServicesError,
+  KNOWN_SITES,
+  type ServicesConfig,
+  type ResolvedServicesConfig,
+  type ServicesErrorCode,
+  type ServicesStatus,
+  type ServicesStats,
+  type ServicesPorts,
+  type StatusListener,
+  type StopOptions,
+  type CleanupHookOptions,
+  type LogLevel,
+  type CloudEnvironment,
+  type CloudProvider,
+  type RetryPolicy,
+  type IntakeStats,
+  type DogStatsDStats,
+  type TraceStats,
+  type ParseErrorKind,
+} from '@telemetry-kit/core/node';
+export {
   TelemetryError,
   isTelemetryError,
   DEFAULT_REDACT_KEYS,

@@ -13,6 +13,13 @@ export { FileConsentStore, FileIdentityStore, INSTALL_ID_FILE, CONSENT_FILE } fr
 export { defaultDataDir } from './data-dir.js';
 export { nodeRuntime, resolveDataDir, type NodeRuntimeOptions } from './node-runtime.js';
 export { onProcessExit } from './exit-hooks.js';
+// Serverless services (DESIGN.md §8): the runtime-agnostic part and its Node servers.
+export * from '../services/index.js';
+export * from './services/index.js';
+// Storage building blocks the ingestion server (@telemetry-kit/node, src/server/) reuses.
+export { JournalWriter, SEGMENT_NAME_PATTERN, fsyncDir, isSegmentOpenForWriting } from './journal-segment.js';
+export { acquireLock } from './lock-file.js';
+export { loadSqlJs } from './sqlite-database.js';
 
 /** The JS backend on Node: durable file storage in the data dir. */
 export function nodeTelemetryKit(options: NodeRuntimeOptions = {}): TelemetryKitBuilder<TelemetryClient> {
