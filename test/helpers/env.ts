@@ -15,7 +15,7 @@ const savedEnv = new Map<string, string | undefined>();
 const AMBIENT = ['DO_NOT_TRACK', 'TELEMETRY_KIT_DISABLED', 'TELEMETRY_KIT_DEBUG'];
 
 afterEach(() => {
-  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   for (const [key, value] of savedEnv) {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
