@@ -140,6 +140,17 @@ describe.each(servicesBackends())('a process running the services is told to end
     expect(child.stderr()).toContain('running=false');
   });
 
+  it.each(['end', 'exit'])('never stopped (no cleanup hook), the program ends with `%s`: it exits 0 without crashing', { timeout: 30_000 }, async (how) => {
+    const intake = await fakeIntake();
+    const child = await startChild(intake, backend, { CHILD_NO_HOOK: '1' });
+    await feed(child);
+    child.process.stdin.write(`${how}\n`);
+    const exit = await child.exited;
+    expect(exit, child.stderr()).toEqual({ code: 0, signal: null });
+    // Nothing flushed them: the running services neither held the process nor took it down.
+    expect(child.stderr()).toContain('running=true');
+  });
+
   it('a second signal during a stuck final flush exits at once with 128 + signal', { timeout: 30_000 }, async () => {
     const intake = await fakeIntake();
     intake.respond('*', { hang: true });

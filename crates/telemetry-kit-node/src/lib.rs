@@ -14,6 +14,8 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
+
+mod services;
 use telemetry_kit_core::engine::{Engine, EngineConfig, EngineStats};
 use telemetry_kit_core::sync::{SyncCredentials, SyncPassOptions};
 use telemetry_kit_core::types::{ConsentStatus, EventDraft, EventState};
@@ -85,7 +87,7 @@ fn invalid(field: &str, message: String) -> Error {
 }
 
 /// Runs `work`, turning a core error or a panic into a JS error instead of an abort.
-fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(crate) fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
     catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| {
         let detail = panic
             .downcast_ref::<&str>()
@@ -102,7 +104,7 @@ pub struct EngineTask<T: Send + 'static> {
 }
 
 impl<T: ToNapiValue + TypeName + Send + 'static> EngineTask<T> {
-    fn spawn(work: impl FnOnce() -> Result<T> + Send + 'static) -> AsyncTask<EngineTask<T>> {
+    pub(crate) fn spawn(work: impl FnOnce() -> Result<T> + Send + 'static) -> AsyncTask<EngineTask<T>> {
         AsyncTask::new(EngineTask { work: Some(Box::new(work)) })
     }
 }

@@ -11,11 +11,11 @@ import {
   registerCleanupHook,
   resolveServicesConfig,
   type CleanupHookOptions,
-  type ResolvedServicesConfig,
   type ServicesConfig,
   type ServicesErrorCode,
   type ServicesPorts,
   type ServicesStats,
+  type ServicesStatus,
   type StatusListener,
   type StopOptions,
 } from '@telemetry-kit/core/node';
@@ -23,16 +23,18 @@ import { selectBackend, type BackendRequest } from './backend.js';
 import { backendSelection } from './telemetry-kit.js';
 
 /**
- * What the addon must export for the native services (issue 6): a class with these methods.
- * Errors it throws carry a `code` of ServicesErrorCode (napi sets it from the Rust error enum).
+ * What the addon exports for the native services (crates/telemetry-kit-node/src/services.rs).
+ * JSON crosses the boundary; errors arrive as `CODE: message` or `CODE[field]: message`.
  */
 export interface NativeServicesHandle {
-  start(config: ResolvedServicesConfig, onStatus: StatusListener): Promise<void>;
+  start(configJson: string, onStatus: (statusJson: string) => void): Promise<void>;
   isRunning(): boolean;
-  ports(): ServicesPorts;
+  portsJson(): string;
   flush(): Promise<void>;
   stop(timeoutMs: number): Promise<void>;
-  stats(): ServicesStats;
+  statsJson(): string;
+  /** Statuses queued for the callback so far. */
+  statusesSent(): number;
 }
 
 type NativeServicesClass = new () => NativeServicesHandle;
@@ -72,26 +74,67 @@ export function servicesBackendSelection(request: BackendRequest = 'auto'): Serv
 
 const SERVICES_ERROR_CODES: readonly ServicesErrorCode[] = ['INVALID_CONFIG', 'PORT_IN_USE', 'ALREADY_STARTED', 'SHUTDOWN_TIMEOUT'];
 
-/** A native error as the ServicesError the JS backend would have thrown. */
+/** A native error (`CODE: message` or `CODE[field]: message`) as the ServicesError the JS backend would have thrown. */
 function asServicesError(error: unknown): unknown {
   if (error instanceof ServicesError || !(error instanceof Error)) return error;
-  const { code, field } = error as Error & { code?: unknown; field?: unknown };
-  if (typeof code !== 'string' || !(SERVICES_ERROR_CODES as readonly string[]).includes(code)) return error;
-  return new ServicesError(code as ServicesErrorCode, error.message, { ...(typeof field === 'string' ? { field } : {}), cause: error });
+  const match = /^([A-Z_]+)(?:\[([^\]]+)\])?: ([\s\S]*)$/.exec(error.message);
+  const code = match?.[1];
+  if (!match || code === undefined || !(SERVICES_ERROR_CODES as readonly string[]).includes(code)) return error;
+  const field = match[2];
+  return new ServicesError(code as ServicesErrorCode, match[3] ?? '', { ...(field === undefined ? {} : { field }), cause: error });
 }
+
+function parseStatus(json: string): ServicesStatus | null {
+  try {
+    return JSON.parse(json) as ServicesStatus;
+  } catch {
+    return null;
+  }
+}
+
+/** Event-loop turns to wait for statuses still in the addon's queue; each turn drains a batch. */
+const STATUS_DRAIN_TURNS = 1_000;
 
 class NativeServices {
   private readonly handle: NativeServicesHandle;
+  private statusesReceived = 0;
 
   constructor(nativeClass: NativeServicesClass) {
     this.handle = new nativeClass();
   }
 
   async start(config: ServicesConfig, onStatus?: StatusListener): Promise<void> {
-    const resolved = resolveServicesConfig(config);
-    await this.handle.start(resolved, onStatus ?? (() => undefined)).catch((error: unknown) => {
-      throw asServicesError(error);
+    // Validated here first, so both backends reject a bad config with the same ServicesError;
+    // Rust resolves the same input again with the same rules.
+    resolveServicesConfig(config);
+    const deliver = (json: string): void => {
+      this.statusesReceived += 1;
+      const status = parseStatus(json);
+      if (status === null || onStatus === undefined) return;
+      try {
+        onStatus(status);
+      } catch {
+        // A throwing listener must not take the services down (as on the JS backend).
+      }
+    };
+    await this.settled(this.handle.start(JSON.stringify(config), deliver));
+  }
+
+  /**
+   * The call's outcome, once every status it raised has reached the listener, as on the JS
+   * backend where statuses are emitted synchronously before the promise settles.
+   */
+  private async settled(call: Promise<void>): Promise<void> {
+    let failed = false;
+    let failure: unknown;
+    await call.catch((error: unknown) => {
+      failed = true;
+      failure = asServicesError(error);
     });
+    for (let turn = 0; turn < STATUS_DRAIN_TURNS && this.statusesReceived < this.handle.statusesSent(); turn += 1) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (failed) throw failure;
   }
 
   isRunning(): boolean {
@@ -99,21 +142,19 @@ class NativeServices {
   }
 
   ports(): ServicesPorts {
-    return this.handle.ports();
+    return JSON.parse(this.handle.portsJson()) as ServicesPorts;
   }
 
   flush(): Promise<void> {
-    return this.handle.flush();
+    return this.settled(this.handle.flush());
   }
 
-  async stop(options: StopOptions = {}): Promise<void> {
-    await this.handle.stop(options.timeoutMs ?? 5_000).catch((error: unknown) => {
-      throw asServicesError(error);
-    });
+  stop(options: StopOptions = {}): Promise<void> {
+    return this.settled(this.handle.stop(options.timeoutMs ?? 5_000));
   }
 
   stats(): ServicesStats {
-    return this.handle.stats();
+    return JSON.parse(this.handle.statsJson()) as ServicesStats;
   }
 }
 
