@@ -98,6 +98,8 @@ const STATUS_DRAIN_TURNS = 1_000;
 class NativeServices {
   private readonly handle: NativeServicesHandle;
   private statusesReceived = 0;
+  /** The last start(): stop() waits for it, as on the JS backend, then releases what it bound. */
+  private starting: Promise<void> = Promise.resolve();
 
   constructor(nativeClass: NativeServicesClass) {
     this.handle = new nativeClass();
@@ -117,7 +119,9 @@ class NativeServices {
         // A throwing listener must not take the services down (as on the JS backend).
       }
     };
-    await this.settled(this.handle.start(JSON.stringify(config), deliver));
+    const starting = this.settled(this.handle.start(JSON.stringify(config), deliver));
+    this.starting = starting.catch(() => undefined);
+    await starting;
   }
 
   /**
@@ -149,8 +153,9 @@ class NativeServices {
     return this.settled(this.handle.flush());
   }
 
-  stop(options: StopOptions = {}): Promise<void> {
-    return this.settled(this.handle.stop(options.timeoutMs ?? 5_000));
+  async stop(options: StopOptions = {}): Promise<void> {
+    await this.starting;
+    await this.settled(this.handle.stop(options.timeoutMs ?? 5_000));
   }
 
   stats(): ServicesStats {

@@ -79,7 +79,9 @@ export class EmbeddedAppRegistry implements AppRegistry {
     return this.mutate((db) => {
       const orgId = requestedOrg ?? defaultOrg(db);
       const credentials: AppCredentials = { orgId, appId: newAppId(), token: newToken(), secret: newSecret() };
-      const createdAt = this.clock();
+      // Strictly after every app so far: `apps list` keeps creation order within a millisecond.
+      const latest = db.exec('SELECT COALESCE(MAX(created_at), 0) FROM apps')[0]?.values[0]?.[0];
+      const createdAt = Math.max(this.clock(), Number(latest ?? 0) + 1);
       db.run('INSERT INTO apps (app_id, org_id, name, token_sha256, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
         credentials.appId,
         orgId,

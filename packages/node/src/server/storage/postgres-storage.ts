@@ -153,11 +153,15 @@ export class PostgresAppRegistry implements AppRegistry {
     const cleanName = validateAppName(name);
     const orgId = options.orgId === undefined ? await this.defaultOrg() : validateOrgId(options.orgId);
     const credentials: AppCredentials = { orgId, appId: newAppId(), token: newToken(), secret: newSecret() };
-    const createdAt = this.clock();
-    await this.pool.query(
-      `INSERT INTO ${this.schema}.apps (app_id, org_id, name, token_sha256, secret, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [credentials.appId, orgId, cleanName, tokenHash(credentials.token), credentials.secret, createdAt],
+    // Strictly after every app so far, so `apps list` shows creation order even for apps added
+    // within the same millisecond (the id that breaks ties is random).
+    const inserted = await this.pool.query<{ created_at: string }>(
+      `INSERT INTO ${this.schema}.apps (app_id, org_id, name, token_sha256, secret, created_at)
+       SELECT $1, $2, $3, $4, $5, GREATEST($6::bigint, COALESCE(MAX(created_at), 0) + 1) FROM ${this.schema}.apps
+       RETURNING created_at`,
+      [credentials.appId, orgId, cleanName, tokenHash(credentials.token), credentials.secret, this.clock()],
     );
+    const createdAt = Number(inserted.rows[0]?.created_at ?? this.clock());
     return { app: { orgId, appId: credentials.appId, name: cleanName, createdAt, revokedAt: null }, credentials };
   }
 
