@@ -1,26 +1,12 @@
-import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { importNeutralBundle } from './helpers/neutral-bundle.js';
 
 const ENTRY = fileURLToPath(new URL('../packages/core/src/index.ts', import.meta.url));
 
 describe('runtime-agnostic core', () => {
   it('bundles for --platform=neutral without Node built-ins and tracks in memory', async () => {
-    const result = await build({
-      entryPoints: [ENTRY],
-      bundle: true,
-      platform: 'neutral',
-      format: 'esm',
-      mainFields: ['module', 'main'],
-      write: false,
-      logLevel: 'silent',
-    });
-    expect(result.errors).toEqual([]);
-    const code = result.outputFiles[0]?.text ?? '';
-    expect(code).not.toMatch(/from\s+["'](node:)?(fs|path|os|crypto|child_process|process)["']/);
-    expect(code).not.toMatch(/require\(["'](node:)?\w+["']\)/);
-
-    const mod = (await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)) as typeof import('@telemetry-kit/core');
+    const mod = await importNeutralBundle<typeof import('@telemetry-kit/core')>(ENTRY);
     const lines: string[] = [];
     const kit = mod.telemetryKit(mod.portableRuntime({ env: {}, log: (line) => lines.push(line) })).serviceName('edge-worker').build();
     expect((await kit.trackCommand('render', { metadata: { contact: 'a@b.io' } })).status).toBe('stored');
