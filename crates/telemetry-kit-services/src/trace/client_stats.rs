@@ -218,16 +218,7 @@ pub fn encode_stats_payload(agent_hostname: &str, agent_env: &str, agent_version
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn encode(value: &Value) -> Vec<u8> {
-        let mut out = Vec::new();
-        rmpv::encode::write_value(&mut out, value).expect("encode");
-        out
-    }
-
-    fn map(pairs: Vec<(&str, Value)>) -> Value {
-        Value::Map(pairs.into_iter().map(|(k, v)| (Value::from(k), v)).collect())
-    }
+    use crate::trace::test_support::{encode, map};
 
     #[test]
     fn validates_and_processes_like_the_agent() {

@@ -244,16 +244,7 @@ fn span_v05(raw: &[Value], strings: &[String]) -> Result<Span, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn encode(value: &Value) -> Vec<u8> {
-        let mut out = Vec::new();
-        rmpv::encode::write_value(&mut out, value).expect("encode");
-        out
-    }
-
-    fn span_map(pairs: Vec<(&str, Value)>) -> Value {
-        Value::Map(pairs.into_iter().map(|(k, v)| (Value::from(k), v)).collect())
-    }
+    use crate::trace::test_support::{encode, map as span_map};
 
     #[test]
     fn decodes_v04_with_exact_u64_ids() {

@@ -9,6 +9,23 @@ pub mod msgpack;
 pub mod normalize;
 pub mod normalize_text;
 
+/// msgpack building blocks shared by the trace modules' tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use rmpv::Value;
+
+    pub(crate) fn encode(value: &Value) -> Vec<u8> {
+        let mut out = Vec::new();
+        rmpv::encode::write_value(&mut out, value).expect("encode");
+        out
+    }
+
+    /// A msgpack map with string keys, in the given order.
+    pub(crate) fn map(pairs: Vec<(&str, Value)>) -> Value {
+        Value::Map(pairs.into_iter().map(|(k, v)| (Value::from(k), v)).collect())
+    }
+}
+
 pub use buffer::{AddResult, TraceBuffer, TraceBufferOptions, TraceFlush, TraceStats};
 pub use decode::{decode_traces, DecodedTraces, TracePayloadVersion};
 pub use msgpack::{DecodeError, DecodeErrorReason};

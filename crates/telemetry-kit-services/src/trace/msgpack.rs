@@ -394,12 +394,7 @@ pub fn read_float_map(value: Option<&Value>, field: &str) -> Result<std::collect
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn encode(value: &Value) -> Vec<u8> {
-        let mut out = Vec::new();
-        rmpv::encode::write_value(&mut out, value).expect("encode");
-        out
-    }
+    use crate::trace::test_support::encode;
 
     #[test]
     fn normalizes_keys_like_a_js_object() {
